@@ -1,0 +1,37 @@
+# qvpipe_nb: `make demo` runs the whole pipeline on synthetic data, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.qvpipe-installed
+FLAGS ?=
+
+.PHONY: install test demo export clean-nbs bench docs browser-check help
+
+help:
+	@echo "make demo   - set up .venv and run the whole pipeline on a synthetic data set"
+	@echo "make test   - set up .venv, check notebooks are clean and exported, run all notebook tests"
+	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make docs   - build the docs site (Quarto if present, else a static HTML build) and check it"
+
+install: $(STAMP)
+
+$(STAMP): requirements-lock.txt settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-lock.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+export: install
+	$(BIN)/nbdev_export
+
+test: install
+	$(BIN)/python tools/nbgate.py
+	$(BIN)/python tools/nbtest.py $(if $(FLAGS),--flags "$(FLAGS)")
+
+demo: install
+	$(BIN)/qvpipe_demo
+
+bench: install
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
