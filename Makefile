@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.qvpipe-installed
 FLAGS ?=
 
-.PHONY: install test demo export clean-nbs bench docs browser-check help
+.PHONY: install test demo export bench docs browser-check browser-deps help
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on a synthetic data set"
@@ -35,3 +35,13 @@ demo: install
 
 bench: install
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Real-browser checks need Debian's chromium (apt-get install chromium) and the playwright package (no browser download).
+browser-deps: install
+	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-browser.txt
+
+docs: install browser-deps
+	$(BIN)/python tools/docs.py
+
+browser-check: install browser-deps
+	$(BIN)/python tools/browser_check.py

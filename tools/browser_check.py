@@ -1,0 +1,156 @@
+"""Real-browser check of the error-analysis widget.
+
+Starts JupyterLab on 127.0.0.1 (random free port, random token) in a temporary folder, opens a small demo
+notebook that shows `qvpipe_nb.analysis.ErrorBrowser` in headless Chromium (Debian's /usr/bin/chromium through
+Playwright), runs all cells, waits until the widget is rendered, drives it (class dropdown, threshold, a
+Grad-CAM button) and saves screenshots under reports/browser/. Exit 0 on success, or with a `skipped:` message
+when Chromium or Playwright is missing; exit 1 on a real failure. The server is always stopped.
+"""
+import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+               '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+DEMO = [('markdown', '# Error browser (browser check)\nA synthetic prediction set and an untrained tiny model.'),
+        ('code', 'import tempfile, timm\nfrom qvpipe_nb.analysis import *\n'
+                 "data = demo_errors(tempfile.mkdtemp(), n=80)\n"
+                 "model = timm.create_model('resnet10t', num_classes=17, pretrained=False)\ndata"),
+        ('code', "b = ErrorBrowser(data, page_size=6, thumb=80, model=model, tfm=lambda im: image_tensor(im, 96))\nb")]
+
+class Failure(Exception): pass
+
+def skip(msg):
+    print(f'browser-check skipped: {msg}'); sys.exit(0)
+
+def free_port()->int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def write_demo(path:Path):
+    cells = [dict(cell_type=k, id=f'cell{i}', metadata={}, source=src, **({} if k == 'markdown' else dict(outputs=[], execution_count=None)))
+             for i, (k, src) in enumerate(DEMO)]
+    nb = dict(cells=cells, nbformat=4, nbformat_minor=5,
+              metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')))
+    path.write_text(json.dumps(nb, indent=1))
+
+def start_lab(root:Path, port:int, token:str, log):
+    "Start JupyterLab from this interpreter's environment with all its state inside `root`."
+    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(root/'.cfg'), 'JUPYTER_DATA_DIR': str(root/'.data'),
+           'JUPYTER_RUNTIME_DIR': str(root/'.run'), 'JUPYTERLAB_SETTINGS_DIR': str(root/'.lab-settings'),
+           'JUPYTERLAB_WORKSPACES_DIR': str(root/'.lab-ws'), 'IPYTHONDIR': str(root/'.ipython'),
+           'MPLCONFIGDIR': str(root/'.mpl'), 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--port-retries=0',
+           '--ServerApp.ip=127.0.0.1', f'--ServerApp.token={token}', '--allow-root', f'--ServerApp.root_dir={root/"nb"}',
+           '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
+           '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
+    ns = root/'.lab-settings'/'@jupyterlab'/'apputils-extension'; ns.mkdir(parents=True, exist_ok=True)
+    (ns/'notification.jupyterlab-settings').write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    return subprocess.Popen(cmd, cwd=root/'nb', env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+def stop(proc):
+    "Stop the server and its kernels (its own process group)."
+    if proc is None or proc.poll() is not None: return
+    for sig, wait in [(signal.SIGTERM, 15), (signal.SIGKILL, 5)]:
+        try: os.killpg(proc.pid, sig)
+        except ProcessLookupError: return
+        try: proc.wait(wait); return
+        except subprocess.TimeoutExpired: pass
+
+def wait_ready(proc, port, token, timeout=90):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None: raise Failure(f'JupyterLab exited with code {proc.returncode} before it was ready')
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={token}', timeout=2) as r:
+                if r.status == 200: return
+        except OSError: time.sleep(0.5)
+    raise Failure(f'JupyterLab did not answer on port {port} within {timeout} s')
+
+def check(page, shots:Path, timeout_ms:int):
+    "Run the demo notebook in the page, wait for the widget, drive it and take screenshots."
+    page.wait_for_selector('.jp-Notebook', timeout=timeout_ms)
+    page.wait_for_function('() => window.jupyterapp && window.jupyterapp.shell.currentWidget && '
+                           'window.jupyterapp.shell.currentWidget.sessionContext', timeout=timeout_ms)
+    page.evaluate('async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }')
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('application:toggle-left-area'); }")
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    # rendered: the class dropdown, the threshold slider, thumbnails and the figures
+    page.wait_for_selector('.qv-browser .qv-cls select', timeout=timeout_ms)
+    page.wait_for_selector('.qv-browser .qv-thresh .noUi-handle, .qv-browser .qv-thresh input', timeout=timeout_ms)
+    page.wait_for_function("() => document.querySelectorAll('.qv-browser .qv-fp img').length > 0", timeout=timeout_ms)
+    errs = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.innerText)"
+                         ".filter(t => /Traceback|Error displaying widget|model not found/.test(t))")
+    if errs: raise Failure('error output in the notebook: ' + errs[0][:500])
+    n_img = page.evaluate("() => document.querySelectorAll('.qv-browser img').length")
+    opts = page.evaluate("() => [...document.querySelectorAll('.qv-browser .qv-cls select option')].map(o => o.textContent)")
+    if len(opts) != 17: raise Failure(f'the class dropdown shows {len(opts)} options, expected 17')
+    stats = lambda: page.inner_text('.qv-browser .qv-stats')
+    s0 = stats()
+    print(f'widget rendered: {n_img} images, 17 classes, first option {opts[0]!r}')
+    el = page.locator('.qv-browser').first
+    el.scroll_into_view_if_needed(); page.wait_for_timeout(500)
+    page.screenshot(path=str(shots/'analysis.png'))
+    # another class from the dropdown: the stats must follow
+    code = opts[3].split()[0]   # option labels use non-breaking spaces
+    page.select_option('.qv-browser .qv-cls select', index=3)
+    page.wait_for_function("c => document.querySelector('.qv-browser .qv-stats').innerText.startsWith(c)", arg=code, timeout=timeout_ms)
+    print(f'class changed in the browser -> stats now: {stats().splitlines()[0]!r}')
+    # the threshold through the slider's readout: the stats must follow
+    ro = page.locator('.qv-browser .qv-thresh .widget-readout').first
+    ro.click(); page.keyboard.press('Control+A'); page.keyboard.type('0.25'); page.keyboard.press('Enter')
+    page.wait_for_function("() => document.querySelector('.qv-browser .qv-stats').innerText.includes('at 0.25')", timeout=timeout_ms)
+    print(f'threshold moved to 0.25 in the browser -> {stats().splitlines()[1]!r}')
+    # Grad-CAM on the first false positive: a round trip through the kernel and torch
+    page.locator('.qv-browser .qv-fp button', has_text='CAM').first.click()
+    page.wait_for_function("() => document.querySelector('.qv-browser .qv-sal-text').innerText.startsWith('Grad-CAM of')", timeout=timeout_ms)
+    page.wait_for_function("() => { const i = document.querySelector('.qv-browser .qv-sal img, img.qv-sal'); return i && i.naturalWidth > 0; }", timeout=timeout_ms)
+    print(f"saliency shown: {page.inner_text('.qv-browser .qv-sal-text')!r}")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots/'analysis_driven.png'))
+    el.screenshot(path=str(shots/'analysis_widget.png'))
+    if stats() == s0: raise Failure('the stats did not change after changing class and threshold')
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--chromium', default=os.environ.get('CHROMIUM', '/usr/bin/chromium'), help='Chromium executable')
+    ap.add_argument('--out', default=str(ROOT/'reports'/'browser'), help='folder for the screenshots')
+    ap.add_argument('--timeout', type=int, default=120, help='seconds to wait for each step in the page')
+    a = ap.parse_args()
+    chromium = a.chromium if Path(a.chromium).exists() else shutil.which('chromium')
+    if not chromium: skip(f'no Chromium at {a.chromium} or on PATH (Debian: apt-get install chromium)')
+    try: from playwright.sync_api import sync_playwright, Error as PWError
+    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
+    shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix='qv-browser-')); (tmp/'nb').mkdir()
+    write_demo(tmp/'nb'/'analysis_demo.ipynb')
+    port, token, proc = free_port(), secrets.token_hex(16), None
+    log = open(tmp/'lab.log', 'w')
+    t0 = time.time()
+    try:
+        proc = start_lab(tmp, port, token, log)
+        wait_ready(proc, port, token)
+        print(f'JupyterLab up on 127.0.0.1:{port} after {time.time()-t0:.1f} s')
+        with sync_playwright() as pw:
+            br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
+            try:
+                page = br.new_page(viewport=dict(width=1400, height=1700))
+                page.goto(f'http://127.0.0.1:{port}/lab/tree/analysis_demo.ipynb?token={token}', timeout=a.timeout*1000)
+                try: check(page, shots, a.timeout*1000)
+                except Exception:
+                    try: page.screenshot(path=str(shots/'failure.png')); print(f'page at failure: {shots}/failure.png', file=sys.stderr)
+                    except Exception: pass
+                    raise
+            finally: br.close()
+        print(f'browser-check passed in {time.time()-t0:.0f} s; screenshots: {shots}/analysis.png, analysis_driven.png, analysis_widget.png')
+        return 0
+    except (Failure, PWError) as e:
+        print(f'browser-check FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}', file=sys.stderr)
+        log.flush(); tail = (tmp/'lab.log').read_text(errors='replace').splitlines()[-25:]
+        print('--- last lines of the JupyterLab log ---\n' + '\n'.join(tail), file=sys.stderr)
+        return 1
+    finally:
+        stop(proc); log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+if __name__ == '__main__': sys.exit(main())
