@@ -34,12 +34,13 @@ def make_video(path, n=383, w=1280, h=720, fps=25, gop=250, seed=0):
     base = 110 + 60*np.sin(r/(14 + 4*seed)) + rng.normal(0, 25, (H, W)).astype(np.float32)
     base = cv2.GaussianBlur(base, (0, 0), 1.0)
     tex = np.clip(np.stack([base*0.9, base*0.8 + 10, base*0.6 + 20], -1), 0, 255).astype(np.uint8)
-    noise = [rng.integers(-6, 7, (h, w, 1), dtype=np.int16) for _ in range(7)]
+    tex = cv2.subtract(tex, np.full_like(tex, 6))
+    noise = [np.repeat(rng.integers(0, 13, (h, w, 1), dtype=np.uint8), 3, 2) for _ in range(7)]
     c = av.open(str(path), 'w'); s = c.add_stream('libx264', rate=fps)
     s.width, s.height, s.pix_fmt = w, h, 'yuv420p'; s.options = {'g': str(gop), 'preset': 'fast'}
     for i in range(n):
         dy, dx = int(100 + 80*np.sin(i/40)), int(i*300/n)
-        img = np.clip(tex[dy:dy+h, dx:dx+w] + noise[i % 7], 0, 255).astype(np.uint8)
+        img = cv2.add(tex[dy:dy+h, dx:dx+w], noise[i % 7])
         for p in s.encode(av.VideoFrame.from_ndarray(img, format='rgb24')): c.mux(p)
     for p in s.encode(): c.mux(p)
     c.close()
@@ -76,17 +77,23 @@ def main():
     ap.add_argument('--frames', type=int, default=383)
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--check', action='store_true', help='exit with status 1 when a target is not met')
+    ap.add_argument('--keep', default=None, help='folder to keep the generated videos in and reuse them from (default: a temporary folder)')
     a = ap.parse_args()
     t0 = time.time()
     tmp = Path(tempfile.mkdtemp(prefix='qvpipe_bench_'))
+    src = Path(a.keep) if a.keep else tmp; src.mkdir(parents=True, exist_ok=True)
     try:
         print(f'machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; PyAV {av.__version__}, OpenCV {cv2.__version__}')
-        with ProcessPoolExecutor(2) as ex:
-            vids = list(ex.map(make_video, [tmp/f'qv{i}.mp4' for i in range(a.videos)], [a.frames]*a.videos,
-                               [1280]*a.videos, [720]*a.videos, [25]*a.videos, [250]*a.videos, range(a.videos)))
+        want = [src/f'qv{i}_{a.frames}.mp4' for i in range(a.videos)]
+        new = [(p, i) for i, p in enumerate(want) if not p.exists()]
+        with ProcessPoolExecutor(2) as ex:  # written beside, renamed when whole: a kept folder never holds half a video
+            list(ex.map(make_video, [p.with_suffix('.part.mp4') for p, _ in new], [a.frames]*len(new), [1280]*len(new),
+                        [720]*len(new), [25]*len(new), [250]*len(new), [i for _, i in new]))
+        for p, _ in new: os.replace(p.with_suffix('.part.mp4'), p)
+        vids = [str(p) for p in want]
         mb = sum(Path(v).stat().st_size for v in vids) / 2**20
         print(f'{len(vids)} videos 1280x720, 25 fps, {a.frames} frames, GOP 250, H.264 ({mb/len(vids):.1f} MB each), '
-              f'made in {time.time()-t0:.0f}s')
+              f'{"made" if new else "reused"} in {time.time()-t0:.0f}s')
         methods = {'limit': (limit, None), 'seek K=9': (seek, 9), 'seek K=16': (seek, 16), 'ours K=9': (ours, 9), 'ours K=16': (ours, 16)}
         for name, (f, k) in methods.items(): f(vids[0], tmp/'warm', k)  # warm-up: file cache, library init
         best = {m: [float('inf')]*len(vids) for m in methods}

@@ -11,7 +11,7 @@ run one after the other in the same process, so the rate you get is about 1/(1/l
 the two overlap but share the CPU cores. Images are 3x3 grids of 224-px tiles (672x672 JPEGs, as
 `qvpipe_superimages --tile 224` writes) of a textured synthetic pattern; the size defaults to the demo config's 240.
 
-    python bench/loader.py [--size 240] [--bs 16] [--n 128] [--workers 0 1 2] [--tile-shuffle]
+    python bench/loader.py [--size 240] [--bs 16] [--n 96] [--workers 0 1 2] [--tile-shuffle]
 """
 import argparse, os, sys, tempfile, time, warnings
 from pathlib import Path
@@ -29,10 +29,11 @@ def make_images(folder: Path, n: int, side: int = 672, seed: int = 0) -> pd.Data
     from qvpipe_nb.core import CLASSES
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:side, 0:side] / side
+    base = np.stack([np.sin((4+3*c)*xx*6.3) * np.cos((5+2*c)*yy*6.3) for c in range(3)], -1)
     for i in range(n):
-        f = rng.uniform(2, 12, (3, 2)); ph = rng.uniform(0, 6.3, 3)
-        a = np.stack([np.sin(f[c, 0]*xx*6.3 + ph[c]) * np.cos(f[c, 1]*yy*6.3) for c in range(3)], -1)
-        a = (127 + 90*a + rng.normal(0, 12, a.shape)).clip(0, 255).astype(np.uint8)
+        coarse = np.asarray(Image.fromarray(rng.integers(0, 256, (42, 42, 3), dtype=np.uint8)).resize((side, side), Image.BICUBIC))
+        a = np.roll(base, tuple(rng.integers(0, side, 2)), (0, 1))
+        a = (0.5*coarse + 60*a + 64 + rng.integers(-12, 13, a.shape)).clip(0, 255).astype(np.uint8)
         Image.fromarray(a).save(folder/f'v{i}.jpg', quality=95)
     lab = np.zeros((n, len(CLASSES)), int); lab[np.arange(n), rng.integers(0, len(CLASSES), n)] = 1
     pd.DataFrame(dict(video=[f'v{i}.jpg' for i in range(n)], image=[str(folder/f'v{i}.jpg') for i in range(n)], fold=0,
@@ -52,8 +53,19 @@ def loader_rate(items, size, bs, workers, tile_shuffle, epochs=2):
     return n / (time.perf_counter() - t0)
 
 
-def train_rate(size, bs, steps=6):
-    "Images/s of resnet10t forward + backward + AdamW step on CPU (after two untimed steps)."
+def decode_ms(items, size):
+    "Milliseconds per image to open + squash-resize to `size`: full decode vs `LoadImage`'s reduced-scale JPEG decode."
+    from qvpipe_nb.data import LoadImage
+    res = {}
+    for name, load in [('full', LoadImage()), ('draft', LoadImage(size))]:
+        t0 = time.perf_counter()
+        for p in items.image: load(p).resize((size, size), Image.BILINEAR)
+        res[name] = 1000 * (time.perf_counter() - t0) / len(items)
+    return res
+
+
+def train_rate(size, bs, min_steps=3, min_s=4.0):
+    "Images/s of resnet10t forward + backward + AdamW step on CPU (one untimed step, then >= min_steps and >= min_s)."
     import torch, timm
     m = timm.create_model('resnet10t', pretrained=False, num_classes=17)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3)
@@ -61,17 +73,17 @@ def train_rate(size, bs, steps=6):
     lf = torch.nn.BCEWithLogitsLoss()
     def step():
         opt.zero_grad(); lf(m(x), y).backward(); opt.step()
-    for _ in range(2): step()
-    t0 = time.perf_counter()
-    for _ in range(steps): step()
-    return steps * bs / (time.perf_counter() - t0)
+    step()
+    n, t0 = 0, time.perf_counter()
+    while n < min_steps or time.perf_counter() - t0 < min_s: step(); n += 1
+    return n * bs / (time.perf_counter() - t0)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--size', type=int, default=240, help='training image side (demo config: 240)')
     ap.add_argument('--bs', type=int, default=16)
-    ap.add_argument('--n', type=int, default=128, help='super-images per epoch')
+    ap.add_argument('--n', type=int, default=96, help='super-images per epoch')
     ap.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--tile-shuffle', action='store_true', help='also apply tile shuffle in the loader')
     a = ap.parse_args()
@@ -83,6 +95,9 @@ def main():
         items = make_images(Path(d), a.n)
         print(f'{a.n} super-images 672x672 (3x3 x 224 px) written in {time.perf_counter()-t0:.1f}s; '
               f'loader: size {a.size}, bs {a.bs}, flip{", tile shuffle" if a.tile_shuffle else ""}')
+        dm = decode_ms(items, a.size)
+        print(f"decode+resize per image: full {dm['full']:.1f} ms, reduced-scale JPEG decode {dm['draft']:.1f} ms "
+              f"({dm['full']/dm['draft']:.1f}x)")
         tr = train_rate(a.size, a.bs)
         print(f'train  resnet10t fwd+bwd+AdamW, bs {a.bs}, {a.size}px: {tr:7.1f} img/s')
         print(f"\n{'workers':>7} {'loader img/s':>13} {'loader/train':>13} {'serial img/s':>13}")

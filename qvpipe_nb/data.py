@@ -6,7 +6,7 @@
 __all__ = ['read_folds', 'superimage_items', 'LoadImage', 'TileShuffle', 'fold_splitter', 'image_path', 'label_codes',
            'superimage_dls', 'frame_items', 'frame_dls', 'infer_dl']
 
-# %% ../nbs/08_data.ipynb #8844cff4
+# %% ../nbs/08_data.ipynb #bea75a55
 import random, warnings
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from fastai.vision.all import (DataBlock, TransformBlock, MultiCategoryBlock, In
 from .core import *
 from .superimage import parse_grid, shuffle_tiles, frame_folders, list_frames, video_stem
 
-# %% ../nbs/08_data.ipynb #54f0ac64
+# %% ../nbs/08_data.ipynb #1508a446
 def read_folds(folds # a folds CSV path (step 2) or its DataFrame
               )->pd.DataFrame:
     "The folds table with a `labels` column of space-separated class codes (official order)."
@@ -43,7 +43,7 @@ def read_folds(folds # a folds CSV path (step 2) or its DataFrame
     if empty: raise QVError(f'{src}: video {empty[0]!r} has no label ({len(empty)} such rows); ZC marks a normal pipe')
     return df
 
-# %% ../nbs/08_data.ipynb #d2530f76
+# %% ../nbs/08_data.ipynb #a51f588c
 def _warn_missing(missing:list, total:int, what:str, where):
     if missing:
         warnings.warn(f"{len(missing)} of {total} videos have no {what} in {where} and are left out: "
@@ -71,7 +71,7 @@ def superimage_items(folds, # folds CSV path or DataFrame (step 2)
     _warn_missing(df.video[df.image == ''].tolist(), len(df), 'super-image', images)
     return df[df.image != ''].reset_index(drop=True)
 
-# %% ../nbs/08_data.ipynb #04ae6a0a
+# %% ../nbs/08_data.ipynb #b35a92bc
 class LoadImage(DisplayedTransform):
     "Open an image file as an RGB `PILImage`, letting JPEGs decode at a reduced scale that still covers `size`."
     def __init__(self, size=None): # final size: int or (height, width); None: full resolution
@@ -97,7 +97,7 @@ class TileShuffle(RandTransform):
         self.perm = torch.randperm(self.grid[0]*self.grid[1]).tolist()
     def encodes(self, x:PILImage): return PILImage(shuffle_tiles(x, self.grid, self.perm))
 
-# %% ../nbs/08_data.ipynb #ce67c058
+# %% ../nbs/08_data.ipynb #9a64f7e8
 def fold_splitter(valid_fold:int|None # items with this `fold` are the validation set; None: all training
                  ):
     "A fastai splitter from the `fold` column of the items."
@@ -136,7 +136,7 @@ def _dls(items, valid_fold, size, bs, item_tfms, flip, num_workers, seed, **kw):
         for i, dl in enumerate(dls.loaders): dl.rng = random.Random(seed + i)
     return dls
 
-# %% ../nbs/08_data.ipynb #484b9ada
+# %% ../nbs/08_data.ipynb #93c745db
 def superimage_dls(items:pd.DataFrame, # from `superimage_items`
                    valid_fold:int|None=0, # validation fold; None: every item trains (final models)
                    size=384, # square side (or (height, width)) the super-images are squashed to
@@ -151,7 +151,7 @@ def superimage_dls(items:pd.DataFrame, # from `superimage_items`
     "fastai `DataLoaders` of super-images with 17-class multi-hot targets in official order."
     return _dls(items, valid_fold, size, bs, [TileShuffle(grid)] if tile_shuffle else [], flip, num_workers, seed, **kw)
 
-# %% ../nbs/08_data.ipynb #e40063ee
+# %% ../nbs/08_data.ipynb #6c432664
 def frame_items(folds, # folds CSV path or DataFrame (step 2)
                 frames # FRAMES folder of step 1 (one sub-folder of JPEGs per video)
                )->pd.DataFrame:
@@ -180,7 +180,7 @@ def frame_dls(items:pd.DataFrame, # from `frame_items`
     "fastai `DataLoaders` of single frames, each with its video's 17-class targets in official order."
     return _dls(items, valid_fold, size, bs, [], flip, num_workers, seed, **kw)
 
-# %% ../nbs/08_data.ipynb #514629f5
+# %% ../nbs/08_data.ipynb #294d9f18
 def infer_dl(dls, # the training DataLoaders (e.g. `learn.dls`)
              items, # image paths, a folder of JPEGs, or a DataFrame with an `image` column
              bs:int|None=None, # batch size (default: the validation batch size)

@@ -14,10 +14,10 @@ CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
                '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 DEMO = [('markdown', '# Error browser (browser check)\nA synthetic prediction set and an untrained tiny model.'),
-        ('code', 'import tempfile, timm\nfrom qvpipe_nb.analysis import *\n'
+        ('code', 'import tempfile, timm\nfrom PIL import Image\nfrom qvpipe_nb.analysis import *\n'
                  "data = demo_errors(tempfile.mkdtemp(), n=80)\n"
                  "model = timm.create_model('resnet10t', num_classes=17, pretrained=False)\ndata"),
-        ('code', "b = ErrorBrowser(data, page_size=6, thumb=80, model=model, tfm=lambda im: image_tensor(im, 96))\nb")]
+        ('code', "b = ErrorBrowser(data, page_size=6, thumb=80, model=model, tfm=lambda p: image_tensor(Image.open(p), 96))\nb")]
 
 class Failure(Exception): pass
 
@@ -41,7 +41,7 @@ def start_lab(root:Path, port:int, token:str, log):
            'JUPYTERLAB_WORKSPACES_DIR': str(root/'.lab-ws'), 'IPYTHONDIR': str(root/'.ipython'),
            'MPLCONFIGDIR': str(root/'.mpl'), 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--port-retries=0',
-           '--ServerApp.ip=127.0.0.1', f'--ServerApp.token={token}', '--allow-root', f'--ServerApp.root_dir={root/"nb"}',
+           '--ServerApp.ip=127.0.0.1', f'--IdentityProvider.token={token}', '--allow-root', f'--ServerApp.root_dir={root/"nb"}',
            '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
            '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
     ns = root/'.lab-settings'/'@jupyterlab'/'apputils-extension'; ns.mkdir(parents=True, exist_ok=True)
@@ -97,10 +97,14 @@ def check(page, shots:Path, timeout_ms:int):
     page.wait_for_function("c => document.querySelector('.qv-browser .qv-stats').innerText.startsWith(c)", arg=code, timeout=timeout_ms)
     print(f'class changed in the browser -> stats now: {stats().splitlines()[0]!r}')
     # the threshold through the slider's readout: the stats must follow
+    src = lambda k: page.get_attribute(f'img.{k}', 'src')
+    pr0 = src('qv-pr')
     ro = page.locator('.qv-browser .qv-thresh .widget-readout').first
     ro.click(); page.keyboard.press('Control+A'); page.keyboard.type('0.25'); page.keyboard.press('Enter')
     page.wait_for_function("() => document.querySelector('.qv-browser .qv-stats').innerText.includes('at 0.25')", timeout=timeout_ms)
     print(f'threshold moved to 0.25 in the browser -> {stats().splitlines()[1]!r}')
+    page.wait_for_function("a => document.querySelector('img.qv-pr').src != a", arg=pr0, timeout=timeout_ms)
+    print('PR curve redrawn for the new threshold')
     # Grad-CAM on the first false positive: a round trip through the kernel and torch
     page.locator('.qv-browser .qv-fp button', has_text='CAM').first.click()
     page.wait_for_function("() => document.querySelector('.qv-browser .qv-sal-text').innerText.startsWith('Grad-CAM of')", timeout=timeout_ms)
@@ -109,6 +113,12 @@ def check(page, shots:Path, timeout_ms:int):
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots/'analysis_driven.png'))
     el.screenshot(path=str(shots/'analysis_widget.png'))
+    for i, name in [(1, 'cooc'), (2, 'folds')]:   # the other tabs render their figures too
+        page.locator('.qv-browser .lm-TabBar-tab').nth(i).click()
+        page.wait_for_function("k => { const i = document.querySelector('img.' + k); return i && i.naturalWidth > 100 && i.offsetParent; }",
+                               arg=f'qv-{name}', timeout=timeout_ms)
+        page.locator(f'img.qv-{name}').screenshot(path=str(shots/f'analysis_{name}.png'))
+    print('co-occurrence and folds tabs rendered')
     if stats() == s0: raise Failure('the stats did not change after changing class and threshold')
 
 def main():
@@ -122,6 +132,7 @@ def main():
     try: from playwright.sync_api import sync_playwright, Error as PWError
     except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
     shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
+    (shots/'failure.png').unlink(missing_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix='qv-browser-')); (tmp/'nb').mkdir()
     write_demo(tmp/'nb'/'analysis_demo.ipynb')
     port, token, proc = free_port(), secrets.token_hex(16), None
@@ -142,7 +153,7 @@ def main():
                     except Exception: pass
                     raise
             finally: br.close()
-        print(f'browser-check passed in {time.time()-t0:.0f} s; screenshots: {shots}/analysis.png, analysis_driven.png, analysis_widget.png')
+        print(f'browser-check passed in {time.time()-t0:.0f} s; screenshots in {shots}/ (analysis.png: the widget as first rendered)')
         return 0
     except (Failure, PWError) as e:
         print(f'browser-check FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}', file=sys.stderr)

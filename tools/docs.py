@@ -118,35 +118,64 @@ def process_nb(src:Path, execute:bool=True):
         else: os.environ['IN_TEST'] = old
     return nb
 
-def _proc_worker(src:str, dst:str, execute:bool):
-    "Process one notebook in a fresh process; on an error fall back to nbdev's show_doc-only execution."
+def _err(e)->str:
+    cause = f'{type(e.__cause__).__name__}: {e.__cause__}' if e.__cause__ else ''
+    return f'{e}\n{cause}'.strip()
+
+def _proc_worker(src:str, dst:str, mode:str):
+    """Process one notebook. mode 'exec': every cell executed (falling back to show_doc-only output on an error),
+    written to `dst`; 'docs': show_doc-only, written; 'compat': show_doc-only as a bare `nbdev_docs` does it, to see
+    whether it raises (nothing written). Each mode runs in its own interpreter: two shells in one process confuse
+    matplotlib's IPython hooks."""
+    import warnings
+    warnings.filterwarnings('ignore', category=UserWarning)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     os.environ.setdefault('MPLBACKEND', 'Agg')
     from execnb.nbio import write_nb
-    t0, err = time.time(), None
-    try: nb = process_nb(Path(src), execute)
+    t0, nb, err = time.time(), None, None
+    try: nb = process_nb(Path(src), execute=(mode == 'exec'))
     except Exception as e:
-        cause = f'{type(e.__cause__).__name__}: {e.__cause__}' if e.__cause__ else ''
-        err = f'{e}\n{cause}'.strip()
-        try: nb = process_nb(Path(src), execute=False)
-        except Exception as e2: return src, False, f'{err}\n(show_doc-only processing failed too: {e2})', time.time()-t0
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(dst).with_suffix('.tmp')
-    write_nb(nb, tmp); os.replace(tmp, dst)
+        err = _err(e)
+        if mode == 'exec':
+            try: nb = process_nb(Path(src), execute=False)
+            except Exception: pass
+    if nb is not None and mode != 'compat':
+        Path(dst).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(dst).with_suffix('.tmp')
+        write_nb(nb, tmp); os.replace(tmp, dst)
     return src, err is None, err, time.time()-t0
 
 def _pkg_digest()->str:
-    "Hash of what notebook outputs depend on besides the notebook: the package, settings and this script."
+    "Hash of what notebook outputs depend on besides the notebook: the package and settings (CACHE_VERSION: this script)."
     h = hashlib.sha256(CACHE_VERSION.encode())
     cfg = nbdev_cfg()
-    for p in sorted(Path(cfg.lib_path).rglob('*.py')) + [ROOT/'settings.ini', Path(__file__).resolve()]:
+    for p in sorted(Path(cfg.lib_path).rglob('*.py')) + [ROOT/'settings.ini']:
         h.update(str(p.relative_to(ROOT)).encode()); h.update(p.read_bytes())
     return h.hexdigest()
 
-def prepare_proc(nbs:Path, proc:Path, rels:list, execute=True, force=False, workers=2)->dict:
+def _run_one(src:Path, dst:Path, mode:str):
+    cmd = [sys.executable, str(Path(__file__).resolve()), '--proc-one', str(src), str(dst), mode]
+    env = dict(os.environ, PYTHONWARNINGS='ignore::UserWarning')
+    t0 = time.time()
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    res = [l for l in r.stdout.splitlines() if l.startswith('QVDOCS_RESULT ')]
+    if r.returncode or not res: return False, f'worker exited {r.returncode}:\n{(r.stderr or r.stdout)[-3000:]}', time.time()-t0
+    d = json.loads(res[-1][len('QVDOCS_RESULT '):])
+    return d['ok'], d['error'], d['seconds']
+
+def _run_worker(src:Path, dst:Path, execute:bool, compat:bool=True):
+    "Process one notebook in fresh interpreters (as nbdev_test runs notebooks): the build, then the nbdev_docs check."
+    ok, err, secs = _run_one(src, dst, 'exec' if execute else 'docs')
+    cerr = None
+    if compat and execute:
+        cok, cerr, csecs = _run_one(src, dst, 'compat')
+        secs += csecs
+    elif not ok: cerr = err
+    return ok, err, cerr, secs
+
+def prepare_proc(nbs:Path, proc:Path, rels:list, execute=True, force=False, workers=2, reuse=False)->dict:
     "Process notebooks `rels` (relative to `nbs`) into `proc`, re-using results whose inputs did not change."
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ThreadPoolExecutor, as_completed
     proc.mkdir(parents=True, exist_ok=True)
     meta_p = proc/'.qvdocs.json'
     meta = json.loads(meta_p.read_text()) if meta_p.exists() and not force else {}
@@ -155,19 +184,18 @@ def prepare_proc(nbs:Path, proc:Path, rels:list, execute=True, force=False, work
     for rel in rels:
         key = hashlib.sha256((pkg + str(execute)).encode() + (nbs/rel).read_bytes()).hexdigest()
         m = meta.get(rel)
-        if m and m.get('key') == key and (proc/rel).exists(): status[rel] = m | {'cached': True}
+        if m and (m.get('key') == key or (reuse and m.get('ok'))) and (proc/rel).exists(): status[rel] = m | {'cached': True}
         else: todo.append((rel, key))
     if todo:
-        log(f'processing {len(todo)} notebook(s) with nbdev\'s processors ({"all cells executed" if execute else "show_doc only"}), {workers} worker(s)...')
-        ctx = mp.get_context('spawn')
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, max_tasks_per_child=1) as ex:
-            futs = {ex.submit(_proc_worker, str(nbs/rel), str(proc/rel), execute): (rel, key) for rel, key in todo}
+        log(f"processing {len(todo)} notebook(s) with nbdev's processors ({'all cells executed' if execute else 'show_doc only'}), {workers} at a time...")
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
+            futs = {ex.submit(_run_worker, nbs/rel, proc/rel, execute): (rel, key) for rel, key in todo}
             for fut in as_completed(futs):
                 rel, key = futs[fut]
-                try: _, ok, err, secs = fut.result()
-                except Exception as e: ok, err, secs = False, f'worker crashed: {e}', 0.
-                status[rel] = dict(key=key if ok else None, ok=ok, error=err, seconds=round(secs, 1))
-                log(f"  {'ok  ' if ok else 'FAIL'} {rel} ({secs:.0f}s)" + ('' if ok else f"\n{_indent(err)}"))
+                ok, err, cerr, secs = fut.result()
+                status[rel] = dict(key=key if ok else None, ok=ok, error=err, compat_error=cerr, seconds=round(secs, 1))
+                log(f"  {'ok  ' if ok else 'FAIL'} {rel} ({secs:.0f}s)" + ('' if ok else f"\n{_indent(err)}")
+                    + (f"\n      note: a bare nbdev_docs would fail on this notebook (see the report)" if cerr else ''))
                 meta[rel] = status[rel]
                 meta_p.write_text(json.dumps(meta, indent=1, sort_keys=True))
     proc.touch()
@@ -604,6 +632,16 @@ def run_checks(site:Path, proc:Path, pages:dict, missing_pages:list, args, proc_
     log(f'browser: {browser_note}')
     log(f'exported symbols: {n_sym}, documented with signature: {n_sym-len(missing)}')
     if no_example: log(f'exports without an example or test after them ({len(no_example)}): ' + ', '.join(no_example))
+    compat = {rel: st['compat_error'] for rel, st in sorted(proc_status.items()) if st.get('compat_error')}
+    if compat:
+        log(f'a bare `nbdev_docs` (Quarto, without the executed notebooks this script leaves in _proc/) would fail on '
+            f'{len(compat)} notebook(s): nbdev executes every cell that contains an import, so a cell that mixes an import '
+            'with code using earlier example variables raises. Move such imports to the imports cell:')
+        for rel, e in compat.items():
+            first = next((l for l in e.splitlines() if re.search(r'Error in notebook|in cell', l)), e.splitlines()[0])
+            last = e.strip().splitlines()[-1]
+            log(f'  - {rel}: {first.strip()} ... {last.strip()}')
+        if args.strict: problems += [f'bare nbdev_docs would fail on {rel}' for rel in compat]
     if no_docments: log(f'parameters without a docment ({len(no_docments)}): ' + ', '.join(no_docments))
     if problems:
         log(f'\nFAILED: {len(problems)} problem(s):')
@@ -613,8 +651,15 @@ def run_checks(site:Path, proc:Path, pages:dict, missing_pages:list, args, proc_
     return 0
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['--proc-one']:                      # internal: one notebook, called by _run_worker
+        src, dst, execute = argv[1:4]   # execute: the mode
+        _, ok, err, secs = _proc_worker(src, dst, execute)
+        print('QVDOCS_RESULT ' + json.dumps(dict(ok=ok, error=err, seconds=secs)), flush=True)
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--force', action='store_true', help='re-process every notebook (ignore the _proc/ cache)')
+    ap.add_argument('--reuse', action='store_true', help='re-use processed notebooks in _proc/ even when the package changed since')
     ap.add_argument('--no-exec', action='store_true', help="execute only what show_doc needs (nbdev's default), not the examples")
     ap.add_argument('--no-browser', action='store_true', help='skip the headless-Chromium check')
     ap.add_argument('--strict', action='store_true', help='fail on exported symbols without an example')
@@ -632,7 +677,7 @@ def main(argv=None):
     extra = [r for r in rels if r not in wanted]
     if extra: log('note: notebooks not in the _quarto.yml sidebar (built, not linked): ' + ', '.join(extra))
     t0 = time.time()
-    status = prepare_proc(nbs, proc, rels, execute=not args.no_exec, force=args.force, workers=args.workers)
+    status = prepare_proc(nbs, proc, rels, execute=not args.no_exec, force=args.force, workers=args.workers, reuse=args.reuse)
     log(f'processed notebooks ready in _proc/ ({time.time()-t0:.0f}s)')
     if shutil.which('quarto') and not args.static:
         link = nbs/'_quarto.yml'
