@@ -638,9 +638,9 @@ def class_gallery(seed:int=0, # video seed for every class
                  )->np.ndarray:
     "One tile per class in the middle of its best view, labelled with its code, as one RGB image."
     W, H = size; tiles = []
-    z = render_video([0], seed, size, n_frames, noise=.01).astype(np.int16)
+    z = render_video([0], seed, size, n_frames, noise=.01, defocus=0.).astype(np.int16)
     for c in range(N_CLASSES):
-        v = render_video([c], seed, size, n_frames, noise=.01)
+        v = render_video([c], seed, size, n_frames, noise=.01, defocus=0.)
         ch = (np.abs(v.astype(np.int16) - z).max(-1) > 50).sum((1, 2))    # changed pixels per frame
         on = np.flatnonzero(ch >= .4*ch.max()) if ch.max() else [len(v)//2]
         t = v[on[len(on)//2]]                                              # the middle of its best view
