@@ -1,5 +1,5 @@
 """Synthetic QV-Pipe generator: speed with 1 and 2 processes, class histogram beside QV-Pipe train, and how
-often a middle frame vs 9 spread frames sees a defect.  Run: .venv/bin/python bench/synth.py [--n 16]"""
+often a middle frame vs 9 spread frames sees a defect.  Run: .venv/bin/python bench/synth.py [--n 12]"""
 import argparse, os, resource, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
@@ -22,7 +22,7 @@ def speed(n, workers, size, frames):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--n', type=int, default=16, help='videos per speed run')
+    ap.add_argument('--n', type=int, default=12, help='videos per speed run')
     ap.add_argument('--size', default='256x192'); ap.add_argument('--frames', type=int, default=64)
     ap.add_argument('--hist_n', type=int, default=2000, help='label sets for the histogram')
     a = ap.parse_args()

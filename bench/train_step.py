@@ -1,7 +1,9 @@
 """Benchmark step 4 (train): time per optimizer step of our fastai learner against a raw PyTorch loop, on the CPU.
 
   learner  `qv_learner(dls, arch, pretrained=False)`: AdamW (torch, through fastai's OptimWrapper), ASL loss,
-           `EMACallback` (an update after every step) and the mAP metric, trained with `fit_one_cycle`
+           `EMACallback` (an update after every step) and the mAP metric, trained with `fit` at a constant
+           learning rate (so both sides run the same arithmetic; a one-cycle schedule adds a few hyper-parameter
+           writes per step)
   raw      the same network (same initial weights), `torch.optim.AdamW`, `AsymmetricLoss`, the same batches,
            `zero_grad / forward / loss / backward / step` in a plain loop
 
@@ -14,9 +16,10 @@ hits both alike; each step is timed on its own and the medians are compared:
   epoch  learner: the whole training phase of an epoch divided by its steps (fastai's loader collating the
          batches from the dataset included); raw: the loop over pre-built batches divided by its steps
 
-Prints both ratios; the target is step ratio <= 1.10 (exit status 1 above it with --strict).
+Timings default to one torch thread (--threads 0: torch's default), which on a small shared machine keeps
+other processes from skewing one side. Prints both ratios; the target is step ratio <= 1.10 (exit status 1 above it with --strict).
 
-    python bench/train_step.py [--arch resnet10t] [--bs 16] [--size 128] [--steps 10] [--rounds 3] [--strict]
+    python bench/train_step.py [--arch resnet10t] [--bs 16] [--size 128] [--steps 10] [--rounds 4] [--threads 1] [--strict]
 """
 import argparse, statistics, sys, time, warnings
 from copy import deepcopy
@@ -32,8 +35,9 @@ def main():
     ap.add_argument('--bs', type=int, default=16)
     ap.add_argument('--size', type=int, default=128)
     ap.add_argument('--steps', type=int, default=10, help='steps per timed round (one learner epoch)')
-    ap.add_argument('--rounds', type=int, default=3, help='timed rounds of each after the warm-up round')
-    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default)')
+    ap.add_argument('--rounds', type=int, default=4, help='timed rounds of each after the warm-up round')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads (0: torch default); one thread keeps the '
+                    'timings stable on a shared machine')
     ap.add_argument('--strict', action='store_true', help='exit 1 when the step ratio is above 1.10')
     a = ap.parse_args()
 
@@ -82,15 +86,18 @@ def main():
             raw_steps.append(time.perf_counter() - t)
         raw_epochs.append((time.perf_counter() - t_ep) / len(batches))
     def learner_round():
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
 
     raw_round(); learner_round()               # warm-up
     raw_steps.clear(); raw_epochs.clear(); t1.steps.clear(); t1.epochs.clear()
-    for _ in range(a.rounds):
-        raw_round(); learner_round()
+    med = statistics.median
+    for r in range(a.rounds):                  # alternate which goes first
+        n0, m0 = len(raw_steps), len(t1.steps)
+        if r % 2: learner_round(); raw_round()
+        else: raw_round(); learner_round()
+        print(f'round {r}: raw {med(raw_steps[n0:])*1e3:.0f} ms/step, learner {med(t1.steps[m0:])*1e3:.0f} ms/step', flush=True)
     assert learn.ema_steps == (a.rounds + 1) * a.steps
 
-    med = statistics.median
     rs, ls, re_, le = med(raw_steps), med(t1.steps), med(raw_epochs), med(t1.epochs)
     print(f'{a.arch} bs={a.bs} {a.size}px, {a.rounds}x{a.steps} steps each after warm-up, torch threads={torch.get_num_threads()}')
     print(f'raw loop : {rs*1e3:8.1f} ms/step (median)   {re_*1e3:8.1f} ms/step over epochs')

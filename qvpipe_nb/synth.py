@@ -213,7 +213,7 @@ class _FZ(_D):
     order = 3
     def setup(self, rng, s):
         n = rng.integers(3, 6); aw = self.V.aw
-        self.p = [(_DOWN + rng.uniform(-.6, .6)*aw, rng.uniform(-.45, .45), rng.uniform(.2, .3)*s, rng.uniform(.16, .24)*s) for _ in range(n)]
+        self.p = [(_DOWN + rng.uniform(-.6, .6)*aw, rng.uniform(-.45, .45), rng.uniform(.24, .34)*s, rng.uniform(.18, .26)*s) for _ in range(n)]
         self.vel = rng.uniform(.4, .8)
         q = np.array(self.p); self.th = _DOWN
         self.extent = ((np.abs(q[:, 0] - _DOWN) + 1.3*q[:, 2]).max() + .02, (q[:, 1] - 1.3*q[:, 3]).min() - .02,

@@ -229,11 +229,23 @@ def frontmatter(nb)->dict:
 
 _CALLOUT_RE = re.compile(r'^:::+\s*\{\s*\.callout-(\w+)[^}]*\}\s*$', re.M)
 _FENCE_END_RE = re.compile(r'^:::+\s*$', re.M)
-_LINK_ATTR_RE = re.compile(r'(\]\([^)\s]+(?:\s+"[^"]*")?\))\{[^}]*\}')
+_LINK_ATTR_RE = re.compile(r'(?<!!)\[([^\]]*)\]\(([^)\s]+)\)\{([^}]*)\}')
+_ATTR_RE = re.compile(r'([\w-]+)="([^"]*)"|\.([\w-]+)|#([\w-]+)')
+
+def _attr_link(m):
+    "A link with pandoc attributes ([text](url) followed by {k=\"v\" .cls}) -> an HTML <a> with those attributes."
+    attrs, cls = {'href': m.group(2)}, []
+    for k, v, c, i in _ATTR_RE.findall(m.group(3)):
+        if k: attrs[k] = v
+        elif c: cls.append(c)
+        elif i: attrs['id'] = i
+    if cls: attrs['class'] = ' '.join(cls)
+    a = ' '.join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
+    return f'<a {a}>{html.escape(m.group(1), quote=False)}</a>'
 
 def pandoc2md(s:str)->str:
     "Turn the pandoc-only markdown nbdev and Quarto authors use into plain CommonMark + HTML."
-    s = _LINK_ATTR_RE.sub(r'\1', s)                                     # [src](url){target="_blank"} -> [src](url)
+    s = _LINK_ATTR_RE.sub(_attr_link, s)                               # [source](url){target="_blank" style=...}
     s = _CALLOUT_RE.sub(lambda m: f'\n<div class="callout callout-{m.group(1)}">\n', s)
     s = _FENCE_END_RE.sub('\n</div>\n', s)
     return s
@@ -245,10 +257,8 @@ def pandoc_id(text:str)->str:
     t = re.sub(r'^[^a-z]+', '', t)
     return t or 'section'
 
-def prepare_nb_for_html(nb_json:dict):
-    "Apply the Quarto cell options to a processed notebook (as nbformat dict) and return it."
-    import nbformat
-    nb = nbformat.from_dict(nb_json)
+def prepare_nb_for_html(nb):
+    "Apply the Quarto cell options to a processed notebook (an nbformat node, changed in place) and return it."
     if nb.cells and nb.cells[0].cell_type == 'raw' and ''.join(nb.cells[0].source).lstrip().startswith('---'): nb.cells.pop(0)
     nb.metadata.pop('widgets', None)                     # offline site: no widget manager from a CDN
     cells = []
@@ -298,6 +308,9 @@ body.qv-site { background: #fff; }
   letter-spacing: .05em; padding: 0 .5rem .2rem; }
 .qv-sidebar .qv-missing { display: block; padding: .2rem .5rem; color: #b00; font-style: italic; }
 main.qv-main { margin: var(--qv-header-h) 0 0 var(--qv-side-w); padding: 1.5rem 2.5rem 3rem; max-width: 1100px; box-sizing: border-box; }
+.qv-title { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+.jp-RenderedHTMLCommon pre { background: #f6f8fa; padding: .6rem .8rem; border-radius: 4px; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon hr + p a[style], .jp-RenderedHTMLCommon a[target="_blank"][style] { font-size: .8rem; }
 .qv-title h1 { margin: 0 0 .3rem; font-size: 2.1rem; }
 .qv-title .qv-description { font-style: italic; font-size: 1.15rem; opacity: .75; margin: 0 0 1.4rem; }
 .qv-footer { margin-top: 3rem; padding-top: .8rem; border-top: 1px solid #e3e3e3; font-size: .8rem; color: #777; }
@@ -360,7 +373,7 @@ def make_exporter():
     c.TagRemovePreprocessor.remove_all_outputs_tags = {'qv_remove_output'}
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.embed_images = True
+    c.HTMLExporter.embed_images = False    # (its inline-HTML path breaks <a ...>text</a>; images are embedded in postprocess_html)
     return HTMLExporter(config=c, template_name='lab', template_file='qvsite.html.j2',
                         extra_loaders=[jinja2.DictLoader({'qvsite.html.j2': TEMPLATE})])
 
@@ -382,10 +395,21 @@ def render_sidebar(tree, titles:dict, present:set, cur_html:str)->str:
         return out
     return '<ul>' + ''.join(_items(tree)) + '</ul>'
 
-def postprocess_html(s:str, cur_html:str, doc_base:str, nb_pages:dict)->str:
-    "Pandoc-style heading ids, and relative links: nbdev's absolute doc links and `x.ipynb` links -> pages of this site."
+_IMG_MIME = {'.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.svg': 'image/svg+xml', '.webp': 'image/webp'}
+
+def postprocess_html(s:str, cur_html:str, doc_base:str, nb_pages:dict, nb_dir:Path=None)->str:
+    """Pandoc-style heading ids; relative links (nbdev's absolute doc links and `x.ipynb` links -> pages of this site);
+    local images of markdown cells embedded as data URIs (a missing one is left as is, for the checks to report)."""
+    import base64
     from bs4 import BeautifulSoup
     soup = BeautifulSoup(s, 'html.parser')
+    if nb_dir is not None:
+        for img in soup.find_all('img', src=True):
+            src = img['src']
+            if re.match(r'^(?:[a-z][a-z0-9+.-]*:|//)', src, re.I): continue
+            f = (nb_dir/src.split('#')[0].split('?')[0])
+            if f.is_file() and f.suffix.lower() in _IMG_MIME:
+                img['src'] = f'data:{_IMG_MIME[f.suffix.lower()]};base64,' + base64.b64encode(f.read_bytes()).decode()
     up = '../' * cur_html.count('/')
     main = soup.find('main') or soup
     seen, remap = {}, {}
@@ -424,8 +448,8 @@ def build_static_site(nbs:Path, proc:Path, site:Path, rels:list, tree, qy:dict)-
     doc_base = (cfg.get('doc_host', '') + cfg.get('doc_baseurl', '')).rstrip('/') + '/'
     if site.exists(): shutil.rmtree(site)
     site.mkdir(parents=True)
-    nbs_json = {rel: json.loads((proc/rel).read_text()) for rel in rels if (proc/rel).exists()}
-    fms = {rel: frontmatter(nbformat.from_dict(j)) for rel, j in nbs_json.items()}
+    nbs_json = {rel: nbformat.reads((proc/rel).read_text(encoding='utf-8'), as_version=4) for rel in rels if (proc/rel).exists()}
+    fms = {rel: frontmatter(j) for rel, j in nbs_json.items()}
     titles = {rel: fm.get('title') for rel, fm in fms.items()}
     pages, exporter = {}, make_exporter()
     for rel, j in nbs_json.items():
@@ -444,7 +468,7 @@ def build_static_site(nbs:Path, proc:Path, site:Path, rels:list, tree, qy:dict)-
                           description=fm.get('description', ''), sidebar=render_sidebar(tree, titles, set(nbs_json), h),
                           nbdev_version=nbdev.__version__, nbconvert_version=nbconvert.__version__)}
         body, _ = exporter.from_notebook_node(nb, resources=res)
-        body = postprocess_html(body, h, doc_base, pages)
+        body = postprocess_html(body, h, doc_base, pages, (nbs/rel).parent)
         out = site/h
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(body, encoding='utf-8')
