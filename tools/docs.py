@@ -12,12 +12,15 @@ Without Quarto (our build machines): build a static HTML site in `_site/` from n
      `_quarto.yml` and relative links (nbdev's absolute doc links are rewritten; heading ids follow pandoc's rules,
      as Quarto's do, so `core.html#load_labels` links work).
 Checks (both builds): every sidebar page exists; every internal link, anchor and image resolves; every exported symbol
-(`__all__` of each module in `qvpipe_nb._modidx`) is documented with its signature; symbols without an example after
-them are listed (`--strict` makes that an error). Then headless Chromium (Debian's chromium through playwright) loads
-every page from a localhost server and fails on console errors, failed requests, images that do not load and broken
-links; it saves screenshots to reports/docs/. Without chromium or playwright the browser step is skipped, said so.
+(`__all__` of each module in `qvpipe_nb._modidx`) is documented: functions and classes by show_doc output with their
+signature, other names by a mention on their page; symbols without an example after them and parameters without a
+docment are listed (`--strict` makes missing examples an error). Each notebook is also processed the way a bare
+`nbdev_docs` processes it (show_doc cells only, in a fresh interpreter) and the notebooks on which that raises are
+listed (with `--strict`, an error). Then headless Chromium (Debian's chromium through playwright) loads every page
+from a localhost server and fails on console errors, failed requests, images that do not load and broken links; it
+saves screenshots to reports/docs/ (index.png and core.png). Without chromium or playwright that step is skipped, said so.
 
-Usage: python tools/docs.py [--force] [--no-exec] [--no-browser] [--strict] [--workers N]
+Usage: python tools/docs.py [--force | --reuse] [--no-exec] [--no-browser] [--strict] [--static] [--workers N]
 """
 from __future__ import annotations
 import argparse, hashlib, html, json, os, re, shutil, subprocess, sys, threading, time
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync']
 CACHE_VERSION = '1'
+NB_TIMEOUT = int(os.environ.get('DOCS_NB_TIMEOUT', 1800))   # seconds per notebook and mode
 
 def log(*a): print(*a, flush=True)
 
@@ -157,7 +161,8 @@ def _run_one(src:Path, dst:Path, mode:str):
     cmd = [sys.executable, str(Path(__file__).resolve()), '--proc-one', str(src), str(dst), mode]
     env = dict(os.environ, PYTHONWARNINGS='ignore::UserWarning')
     t0 = time.time()
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    try: r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=NB_TIMEOUT)
+    except subprocess.TimeoutExpired: return False, f'{mode}: no result after {NB_TIMEOUT} s (stopped)', time.time()-t0
     res = [l for l in r.stdout.splitlines() if l.startswith('QVDOCS_RESULT ')]
     if r.returncode or not res: return False, f'worker exited {r.returncode}:\n{(r.stderr or r.stdout)[-3000:]}', time.time()-t0
     d = json.loads(res[-1][len('QVDOCS_RESULT '):])
@@ -309,7 +314,10 @@ body.qv-site { background: #fff; }
 .qv-sidebar .qv-missing { display: block; padding: .2rem .5rem; color: #b00; font-style: italic; }
 main.qv-main { margin: var(--qv-header-h) 0 0 var(--qv-side-w); padding: 1.5rem 2.5rem 3rem; max-width: 1100px; box-sizing: border-box; }
 .qv-title { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-.jp-RenderedHTMLCommon pre { background: #f6f8fa; padding: .6rem .8rem; border-radius: 4px; }
+body.qv-site .jp-RenderedHTMLCommon pre, body.qv-site .jp-RenderedMarkdown .highlight { background: #f6f8fa; padding: .6rem .8rem;
+  border-radius: 4px; white-space: pre; overflow-x: auto; }
+body.qv-site .jp-RenderedMarkdown .highlight pre { padding: 0; margin: 0; background: none; }
+body.qv-site .jp-RenderedHTMLCommon pre code { white-space: pre; background: none; padding: 0; }
 .jp-OutputArea-output.jp-RenderedHTMLCommon hr + p a[style], .jp-RenderedHTMLCommon a[target="_blank"][style] { font-size: .8rem; }
 .qv-title h1 { margin: 0 0 .3rem; font-size: 2.1rem; }
 .qv-title .qv-description { font-style: italic; font-size: 1.15rem; opacity: .75; margin: 0 0 1.4rem; }
@@ -575,8 +583,10 @@ def browser_check(site:Path, pages:list, shots:dict, facts:dict):
     "Load every page in headless Chromium. Returns (errors, facts from the DOM) or (None, reason) when skipped."
     try: from playwright.sync_api import sync_playwright
     except ImportError: return None, 'playwright is not installed (make browser-deps)'
-    exe = next((p for p in ['/usr/bin/chromium', shutil.which('chromium') or '', shutil.which('chromium-browser') or ''] if p and Path(p).exists()), None)
-    if not exe: return None, 'chromium is not installed (apt-get install chromium)'
+    cands = [os.environ['DOCS_CHROMIUM']] if os.environ.get('DOCS_CHROMIUM') else \
+            ['/usr/bin/chromium', shutil.which('chromium') or '', shutil.which('chromium-browser') or '']
+    exe = next((p for p in cands if p and Path(p).exists()), None)
+    if not exe: return None, f'chromium not found ({", ".join(p for p in cands if p)}; apt-get install chromium)'
     from http.server import ThreadingHTTPServer, SimpleHTTPRequestHandler
     from functools import partial
     class Quiet(SimpleHTTPRequestHandler):
