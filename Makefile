@@ -13,6 +13,7 @@ help:
 	@echo "make test   - set up .venv, check notebooks are clean and exported, run all notebook tests"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make docs   - build the docs site (Quarto if present, else a static HTML build) and check it"
+	@echo "make browser-check - open the error-analysis widget in JupyterLab in headless Chromium"
 
 install: $(STAMP)
 
@@ -28,6 +29,7 @@ export: install
 
 test: install
 	$(BIN)/python tools/nbgate.py
+	$(BIN)/python tools/readme.py --check
 	$(BIN)/python tools/nbtest.py $(if $(FLAGS),--flags "$(FLAGS)")
 
 demo: install
