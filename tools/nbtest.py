@@ -1,5 +1,5 @@
 "Run every notebook's tests (like `nbdev_test`), print one line per notebook and a closing `N passed, N failed`."
-import argparse, os, sys, time
+import argparse, multiprocessing, os, sys, time
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -26,7 +26,9 @@ def main():
     if not files: print('no notebooks to test'); print('0 passed, 0 failed'); sys.exit(1)
     os.chdir(cfg.nbs_path)
     passed, failed, t0 = [], [], time.time()
-    with ProcessPoolExecutor(a.n_workers) as ex:
+    # a fresh process per notebook: executing a notebook replaces the worker's __main__ and leaves its state behind
+    ctx = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(a.n_workers, mp_context=ctx, max_tasks_per_child=1) as ex:
         futs = [ex.submit(_run, str(f), skip, force, str(cfg.config_path)) for f in files]
         for fut in as_completed(futs):
             fn, ok, t, err = fut.result()
