@@ -5,6 +5,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 def _run(fn, skip, force, basepath):
     os.environ.setdefault('OMP_NUM_THREADS', '1')
+    # this worker was spawned, which makes spawn its default; notebooks expect Linux's usual fork for their own pools
+    if sys.platform == 'linux': multiprocessing.set_start_method('fork', force=True)
     from nbdev.test import test_nb
     import io, contextlib
     err = io.StringIO()
