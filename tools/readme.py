@@ -102,7 +102,13 @@ def nb2md(nb)->tuple[str, dict]:
 def build()->tuple[str, dict]:
     cfg = nbdev_cfg()
     nb = process_nb(Path(cfg.nbs_path)/cfg.get('readme_nb', 'index.ipynb'), execute=True)
-    return nb2md(nb)
+    text, images = nb2md(nb)
+    # markdown images relative to nbs/ (the docs' root) must point into nbs/ from the repository root
+    nbs = Path(cfg.nbs_path).resolve().relative_to(ROOT.resolve()).as_posix()
+    def _fix(m):
+        src = m.group(2)
+        return m.group(0) if re.match(r'[a-z]+:|/', src) or not (ROOT/nbs/src).exists() else f'{m.group(1)}({nbs}/{src})'
+    return re.sub(r'(!\[[^\]]*\])\(([^)\s]+)\)', _fix, text), images
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
