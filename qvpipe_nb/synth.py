@@ -150,6 +150,16 @@ class _D:
         "0 while the defect's depth is lost in the dark far end, rising to 1 as the zoom brings it closer."
         return float(_ss(.13, .19, _rho(g.logf, self.wd if w is None else w)))
     def ab(self, g): return _wrap(g.th - self.th), g.w - self.wd
+    def rough_patch(self, ea, eb):
+        "Make the defect an elliptic wall patch of half-sizes `ea` (around) and `eb` (deeper) with a rough edge."
+        self.ea, self.eb = ea, eb
+        self.extent = (ea*1.2 + .02, -eb*1.2 - .02, eb*1.2 + .02)
+    def patch_mask(self, g):
+        "Coverage (0..1) of the rough patch in this frame, or None while it is out of view."
+        v = self.vis(g)
+        if v == 0: return None
+        a, b = self.ab(g)
+        return _ss(1., .8, (a/self.ea)**2 + (b/self.eb)**2 + 0.8*(self.tex(2, g, 2.) - .5))*v
     extent = None  # (A, b0, b1): everything drawn lies within |a| <= A, b0 <= b <= b1; None: anywhere
     def wd_at(self, t): return self.wd
     def box(self, g, t):
@@ -271,15 +281,11 @@ class _JG(_D):
     "Scale: a pale, nodular crust on the upper wall."
     def setup(self, rng, s):
         self.th = self.on_wall(rng)
-        self.ea, self.eb = rng.uniform(.6, .95)*s, rng.uniform(.3, .45)*s
-        self.extent = (self.ea*1.2 + .02, -self.eb*1.2 - .02, self.eb*1.2 + .02)
+        ea = rng.uniform(.6, .95)*s; self.rough_patch(ea, rng.uniform(.3, .45)*s)
         self.col = np.array([.88, .86, .74], np.float32)*rng.uniform(.95, 1.05)
     def draw(self, img, g, t):
-        v = self.vis(g)
-        if v == 0: return
-        a, b = self.ab(g)
-        q = (a/self.ea)**2 + (b/self.eb)**2 + 0.8*(self.tex(2, g, 2.) - .5)
-        m = _ss(1., .8, q)*v
+        m = self.patch_mask(g)
+        if m is None: return
         nod = self.tex(1, g, 1., 4)
         _mix(img, m, self.col*(0.75 + 0.7*(nod - .5))[..., None])
 
@@ -496,14 +502,10 @@ class _FS(_D):
     "Corrosion: a rust-brown, rough stretch of wall full of dark pits and bare aggregate."
     def setup(self, rng, s):
         self.th = self.on_wall(rng, -1.2, 1.2)
-        self.ea, self.eb = rng.uniform(.6, .95)*s, rng.uniform(.25, .4)*s
-        self.extent = (self.ea*1.2 + .02, -self.eb*1.2 - .02, self.eb*1.2 + .02)
+        ea = rng.uniform(.6, .95)*s; self.rough_patch(ea, rng.uniform(.25, .4)*s)
     def draw(self, img, g, t):
-        v = self.vis(g)
-        if v == 0: return
-        a, b = self.ab(g)
-        q = (a/self.ea)**2 + (b/self.eb)**2 + 0.8*(self.tex(2, g, 2.) - .5)
-        m = _ss(1., .8, q)*v
+        m = self.patch_mask(g)
+        if m is None: return
         n = self.tex(1, g, 1., 5)
         col = np.array([.55, .38, .24], np.float32)*(0.8 + 0.6*(self.tex(0, g) - .5))[..., None]
         col = np.where((n > .6)[..., None], np.float32(.07), col)
