@@ -188,10 +188,13 @@ def list_videos(folder, # a folder of videos
     folder = need_path(folder, 'video folder', is_dir=True)
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in exts and not p.name.startswith('.'))
 
-# %% ../nbs/00_core.ipynb #6c3dfe54
+# %% ../nbs/00_core.ipynb #31e94f1a
 class Scan:
     "What a video folder and a label file have in common, and where they disagree."
-    def __init__(self, videos:list, labels:dict):
+    def __init__(self,
+                 videos:list, # paths of the video files found
+                 labels:dict # video name -> class ids
+                ):
         self.labels = labels
         names = {p.name: p for p in videos}
         self.paths = {k: names[k] for k in labels if k in names}
@@ -201,7 +204,9 @@ class Scan:
         for k in names: low.setdefault(k.lower(), []).append(k)
         self.case_dups = sorted(v for v in low.values() if len(v) > 1)
     @property
-    def ok(self): return not (self.missing or self.unlabelled or self.case_dups)
+    def ok(self)->bool:
+        "Do the folder and the labels agree completely?"
+        return not (self.missing or self.unlabelled or self.case_dups)
     def df(self):
         "One row per labelled video found: video, path, group, labels as codes."
         import pandas as pd

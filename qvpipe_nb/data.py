@@ -112,11 +112,14 @@ def fold_splitter(valid_fold:int|None # items with this `fold` are the validatio
         return L(idx[~v].tolist()), L(idx[v].tolist())
     return _split
 
-def image_path(r):
+# no type hints on `get_x`/`get_y`: fastai's transforms dispatch on them and cast results to the return annotation
+def image_path(r # an item row (with an `image` column), or an image path
+              ):
     "The image of an item row (or the path itself, for test items)."
     return r if isinstance(r, (str, Path)) else r['image']
 
-def label_codes(r):
+def label_codes(r # an item row (with a `labels` column of space-separated codes)
+               ):
     "The class codes of an item row."
     return r['labels'].split()
 
@@ -136,7 +139,7 @@ def _dls(items, valid_fold, size, bs, item_tfms, flip, num_workers, seed, **kw):
         for i, dl in enumerate(dls.loaders): dl.rng = random.Random(seed + i)
     return dls
 
-# %% ../nbs/08_data.ipynb #93c745db
+# %% ../nbs/08_data.ipynb #198b52fa
 def superimage_dls(items:pd.DataFrame, # from `superimage_items`
                    valid_fold:int|None=0, # validation fold; None: every item trains (final models)
                    size=384, # square side (or (height, width)) the super-images are squashed to
@@ -146,10 +149,10 @@ def superimage_dls(items:pd.DataFrame, # from `superimage_items`
                    grid=(3, 3), # the super-images' grid, for `tile_shuffle`
                    num_workers:int=0, # loader processes
                    seed:int|None=42, # seeds the order of the training batches
-                   **kw # passed to `DataBlock.dataloaders` (e.g. `device`, `val_bs`, `drop_last`)
+                   **kwargs # passed to `DataBlock.dataloaders` (e.g. `device`, `val_bs`, `drop_last`)
                   ):
     "fastai `DataLoaders` of super-images with 17-class multi-hot targets in official order."
-    return _dls(items, valid_fold, size, bs, [TileShuffle(grid)] if tile_shuffle else [], flip, num_workers, seed, **kw)
+    return _dls(items, valid_fold, size, bs, [TileShuffle(grid)] if tile_shuffle else [], flip, num_workers, seed, **kwargs)
 
 # %% ../nbs/08_data.ipynb #6c432664
 def frame_items(folds, # folds CSV path or DataFrame (step 2)
@@ -175,16 +178,16 @@ def frame_dls(items:pd.DataFrame, # from `frame_items`
               flip:bool=True, # random horizontal flips (training only)
               num_workers:int=0, # loader processes
               seed:int|None=42, # seeds the order of the training batches
-              **kw # passed to `DataBlock.dataloaders`
+              **kwargs # passed to `DataBlock.dataloaders`
              ):
     "fastai `DataLoaders` of single frames, each with its video's 17-class targets in official order."
-    return _dls(items, valid_fold, size, bs, [], flip, num_workers, seed, **kw)
+    return _dls(items, valid_fold, size, bs, [], flip, num_workers, seed, **kwargs)
 
 # %% ../nbs/08_data.ipynb #294d9f18
 def infer_dl(dls, # the training DataLoaders (e.g. `learn.dls`)
              items, # image paths, a folder of JPEGs, or a DataFrame with an `image` column
              bs:int|None=None, # batch size (default: the validation batch size)
-             **kw # passed to `dls.test_dl`
+             **kwargs # passed to `dls.test_dl`
             ):
     "An unlabelled `DataLoader` over `items` in the given order, with the validation transforms."
     if isinstance(items, pd.DataFrame): paths = items['image'].tolist()
@@ -193,5 +196,5 @@ def infer_dl(dls, # the training DataLoaders (e.g. `learn.dls`)
         paths = sorted(str(p) for p in d.glob('*.jpg') if not p.name.startswith('.'))
     else: paths = [str(p) for p in items]
     if not paths: raise QVError(f'no images to predict in {items}')
-    if bs is not None: kw['bs'] = bs
-    return dls.test_dl(paths, **kw)
+    if bs is not None: kwargs['bs'] = bs
+    return dls.test_dl(paths, **kwargs)

@@ -326,7 +326,9 @@ def _render(blocks:list, title:str)->tuple[str, str]:
     style = 'body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}img{max-width:100%}'
     return '\n\n'.join(md) + '\n', f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>\n' + '\n'.join(ht) + '\n</body></html>\n'
 
-def pr_curve(scores, targets)->tuple[np.ndarray, np.ndarray]:
+def pr_curve(scores, # n scores of one class
+             targets # n 0/1 labels
+            )->tuple[np.ndarray, np.ndarray]:
     "Precision and recall at every cut of the ranking (the evaluator's tie order is not needed for a picture)."
     s, t = np.asarray(scores, np.float64), np.asarray(targets) > 0
     o = np.argsort(-s, kind='stable'); tp = np.cumsum(t[o])
@@ -429,10 +431,10 @@ def _failed(csv:Path)->dict[str, str]:
     return {r[0].strip(): (r[1].strip() if len(r) > 1 else 'failed') + f' (listed in {f})' for r in rows}
 
 @call_parse
-def ensemble_cli(preds:Param('prediction CSVs of qvpipe_predict, one per model', str, nargs='+'),
+def ensemble_cli(preds:Param('prediction CSVs of qvpipe_predict, one per model', str, nargs='+'), # prediction CSVs, one per model
                  out:str='submission.json', # the submission JSON to write
-                 runs:Param('run folders of the models (same order), for out-of-fold fitting', str, nargs='+')=None,
-                 weights:Param('blend weights, one per model (default: fitted on OOF with --runs, else equal)', float, nargs='+')=None,
+                 runs:Param('run folders of the models (same order), for out-of-fold fitting', str, nargs='+')=None, # run folders, for OOF fitting
+                 weights:Param('blend weights, one per model (default: fitted on OOF with --runs, else equal)', float, nargs='+')=None, # blend weights, one per model
                  zc_rule:bool=True, # ZC rule tuned on OOF, applied when it helps; --no-zc_rule turns it off
                  zc_t:float=None, # apply the ZC rule with this threshold instead of tuning it
                  labels:str=None, # test labels (official JSON) to score the submission and the report

@@ -65,7 +65,12 @@ def _size(size)->tuple[int, int]:
 
 class ImageSet(torch.utils.data.Dataset):
     "Image files as uint8 tensors (views, 3, H, W), one view per cell order (None: as it is), and whether the file could be read."
-    def __init__(self, paths:list, size, orders:list=(None,), grid=(3, 3)):
+    def __init__(self,
+                 paths:list, # image files
+                 size, # model input size: int or (height, width)
+                 orders:list=(None,), # one view per cell order (tile shuffle); None: the image as it is
+                 grid=(3, 3) # the super-images' grid, for `orders`
+                ):
         from qvpipe_nb.data import LoadImage
         from fastai.vision.augment import Resize, ResizeMethod
         self.paths, self.orders, self.grid = list(paths), list(orders), parse_grid(grid)
@@ -296,7 +301,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
 @call_parse
 def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.csv), or of super-images
                 out:str, # output folder for <run name>.csv (and frames/, superimages/, failed.txt)
-                runs:Param('run folders of qvpipe_train (every fold checkpoint is used)', str, nargs='+')=None,
+                runs:Param('run folders of qvpipe_train (every fold checkpoint is used)', str, nargs='+')=None, # run folders of qvpipe_train
                 k:int=9, # frames per video to extract (videos only)
                 grid:str=None, # super-image grid to build, e.g. 3x3 (default: the run's)
                 tile:str=None, # super-image tile size to build, e.g. 224 (default: as the run was trained)

@@ -69,24 +69,30 @@ HEADS = ('linear', 'mldecoder')
 
 class QVModel(nn.Module):
     "A timm backbone (`body`) followed by a classification `head`."
-    def __init__(self, body:nn.Module, head:nn.Module):
+    def __init__(self,
+                 body:nn.Module, # a timm backbone without classifier: images -> features
+                 head:nn.Module # features -> logits
+                ):
         super().__init__()
         self.body, self.head = body, head
     @property
-    def pretrained_cfg(self)->dict: return getattr(self.body, 'pretrained_cfg', {})
-    def forward(self, x): return self.head(self.body(x))
+    def pretrained_cfg(self)->dict:
+        "The backbone's timm `pretrained_cfg` (input size, mean, std, ...), or {}."
+        return getattr(self.body, 'pretrained_cfg', {})
+    def forward(self, x:torch.Tensor)->torch.Tensor: return self.head(self.body(x))
 
+# %% ../nbs/09_models.ipynb #62496e79
 def qv_model(arch:str, # any timm model name, e.g. 'resnet10t', 'convnext_base.fb_in22k', 'tresnet_m'
              n_out:int=N_CLASSES, # logits
              pretrained:bool=True, # load timm's pretrained backbone weights
              head:str='linear', # 'linear' (global pooling + linear) or 'mldecoder' (ML-Decoder on spatial tokens)
              embed_dim:int=768, # ML-Decoder width
              drop_rate:float=0.0, # head dropout (linear: before the classifier; mldecoder: in the decoder layer, 0.1 in the paper)
-             **kw # passed to `timm.create_model` (e.g. `drop_path_rate`)
+             **kwargs # passed to `timm.create_model` (e.g. `drop_path_rate`)
             )->QVModel:
     "A timm backbone with a `head` of `n_out` logits."
     if head not in HEADS: raise QVError(f"unknown head {head!r}; valid heads: {', '.join(HEADS)}")
-    try: body = timm.create_model(arch, pretrained=pretrained, num_classes=0, **({} if head == 'linear' else dict(global_pool='')), **kw)
+    try: body = timm.create_model(arch, pretrained=pretrained, num_classes=0, **({} if head == 'linear' else dict(global_pool='')), **kwargs)
     except RuntimeError as e:
         if 'Unknown model' in str(e): raise QVError(f"unknown timm model {arch!r} (see timm.list_models())") from None
         raise
@@ -110,14 +116,14 @@ PRECISIONS = (None, 'bf16', 'fp16')
 
 def qv_loss(loss:str='asl', # 'asl', 'bce' or 'cbfocal'
             counts=None, # positives per class in the training set (needed by 'cbfocal')
-            **kw # passed to the loss (e.g. `gamma_neg`, `clip`, `beta`, `gamma`)
+            **kwargs # passed to the loss (e.g. `gamma_neg`, `clip`, `beta`, `gamma`)
            ):
     "The loss named `loss`."
-    if loss == 'asl': return AsymmetricLoss(**kw)
-    if loss == 'bce': return BCEWithLogitsLossFlat(**kw)
+    if loss == 'asl': return AsymmetricLoss(**kwargs)
+    if loss == 'bce': return BCEWithLogitsLossFlat(**kwargs)
     if loss == 'cbfocal':
         if counts is None: raise QVError("loss 'cbfocal' needs the class counts of the training set (counts=...)")
-        return CBFocalLoss(counts, **kw)
+        return CBFocalLoss(counts, **kwargs)
     raise QVError(f"unknown loss {loss!r}; valid losses: {', '.join(LOSSES)}")
 
 def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targets

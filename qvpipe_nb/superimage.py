@@ -112,7 +112,8 @@ def shuffle_tiles(img, # a super-image: PIL image or HxWxC array
     return Image.fromarray(out, mode=img.mode) if is_pil else out
 
 # %% ../nbs/05_superimage.ipynb #54eace4e
-def video_stem(video:str)->str:
+def video_stem(video:str # a video name or path, e.g. 'd123_1.mp4'
+              )->str:
     "Folder/file stem of a video name: 'd123_1.mp4' -> 'd123_1' (a name without a video extension is kept)."
     p = Path(str(video))
     return p.stem if p.suffix.lower() in VIDEO_EXTS else p.name
