@@ -626,11 +626,11 @@ def visibility(c:int, # class id
                n_frames:int=64, # frames
                contrast:float=.2, # smallest change that counts, in 0..1
                area:float=.005, # smallest share of the frame that must change
-               **kw # passed to `render_video`
+               **kwargs # passed to `render_video`
               )->np.ndarray:
     "Per frame, whether class `c` is clearly visible in the video of `seed`."
-    z = render_video([0], seed, size, n_frames, noise=0., **kw).astype(np.int16)
-    d = render_video([c], seed, size, n_frames, noise=0., **kw).astype(np.int16)
+    z = render_video([0], seed, size, n_frames, noise=0., **kwargs).astype(np.int16)
+    d = render_video([c], seed, size, n_frames, noise=0., **kwargs).astype(np.int16)
     return (np.abs(d - z).max(-1) >= contrast*255).mean((1, 2)) >= area
 
 def class_gallery(seed:int=0, # video seed for every class
@@ -659,6 +659,7 @@ def has_h264()->bool:
         return 'libx264' in av.codecs_available
     except ImportError: return False
 
+# %% ../nbs/02_synth.ipynb #1ff1df28
 def write_video(frames:np.ndarray, # (T, H, W, 3) uint8 RGB
                 path, # the mp4 file to write
                 fps:int=25, # frames per second

@@ -58,7 +58,7 @@ class TrainConfig:
     seed:int = 42                     # random seed (fold F uses seed + F)
     aggregate:str = 'mean'            # frame -> video probabilities: 'mean' or 'max' (kind frame)
 
-# %% ../nbs/10_train.ipynb #77d997aa
+# %% ../nbs/10_train.ipynb #b4dc45d8
 _CHOICES = dict(kind=('superimage', 'frame'), head=('linear', 'mldecoder'), loss=('asl', 'bce', 'cbfocal'),
                 precision=(None, 'bf16', 'fp16'), aggregate=('mean', 'max'))
 
@@ -73,10 +73,10 @@ def _check(name, v, typ, src):
 
 def make_config(d:dict|None=None, # settings, as in the YAML file
                 src:str='config', # where they came from, for messages
-                **overrides # settings that win over `d`
+                **kwargs # settings that win over `d`
                )->TrainConfig:
     "A checked `TrainConfig`: unknown keys or ill-typed values raise one clear error listing the valid keys."
-    d = {**(d or {}), **overrides}
+    d = {**(d or {}), **kwargs}
     if not isinstance(d, dict): raise QVError(f'{src}: expected a mapping of settings')
     valid = {f.name: f.type for f in fields(TrainConfig)}
     bad = sorted(set(d) - set(valid))
@@ -85,17 +85,18 @@ def make_config(d:dict|None=None, # settings, as in the YAML file
     parse_grid(cfg.grid)  # a bad grid string fails here, naming it
     return cfg
 
+# %% ../nbs/10_train.ipynb #5938c7e9
 def load_config(path, # a YAML experiment config
-                **overrides # settings that win over the file
+                **kwargs # settings that win over the file
                )->TrainConfig:
     "Read and check a YAML experiment config."
     path = need_path(path, 'config file')
     try: d = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise QVError(f'{path}: not valid YAML ({e})') from None
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
-    return make_config(d, str(path), **overrides)
+    return make_config(d, str(path), **kwargs)
 
-# %% ../nbs/10_train.ipynb #e46c4ba0
+# %% ../nbs/10_train.ipynb #f4bc4b03
 def fold_items(cfg:TrainConfig # the run's config
               )->pd.DataFrame:
     "The training items of `cfg`: super-images or frames joined with the folds CSV."
@@ -106,6 +107,7 @@ def fold_items(cfg:TrainConfig # the run's config
     imgs = need_path(cfg.images, 'image folder', is_dir=True)
     return data.superimage_items(folds, imgs) if cfg.kind == 'superimage' else data.frame_items(folds, imgs)
 
+# %% ../nbs/10_train.ipynb #d240deee
 def make_dls(cfg:TrainConfig, # the run's config
              items:pd.DataFrame, # from `fold_items`
              fold:int|None # validation fold (None: train on everything)
@@ -117,6 +119,7 @@ def make_dls(cfg:TrainConfig, # the run's config
         return data.superimage_dls(items, tile_shuffle=cfg.tile_shuffle, grid=parse_grid(cfg.grid), **kw)
     return data.frame_dls(items, **kw)
 
+# %% ../nbs/10_train.ipynb #de95fe5a
 def make_learner(cfg:TrainConfig, # the run's config
                  dls, # from `make_dls`
                  counts=None # positives per class (for 'cbfocal')
@@ -129,12 +132,14 @@ def make_learner(cfg:TrainConfig, # the run's config
                       embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, loss_kw=lkw, ema_kw=dict(warmup=cfg.ema_warmup))
 
 # %% ../nbs/10_train.ipynb #8e0c597d
-def eval_weights(learn)->dict:
+def eval_weights(learn # a fastai `Learner` (with `learn.ema_model` once `EMACallback` has started a fit)
+                )->dict:
     "The weights to evaluate and keep: the EMA weights (`learn.ema_model`) when EMA is on, else the model's."
     m = getattr(learn, 'ema_model', None)
     m = get_model(learn.model) if m is None else m
     return {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
 
+# %% ../nbs/10_train.ipynb #b32e5423
 class RunLogger(Callback):
     "Log each epoch to `log.csv`; save `last.pth` and, on a better valid mAP, `best.pth`."
     order, run_valid = 65, False
@@ -180,6 +185,7 @@ def _cpu_broadcast():
         dist.broadcast(t, rank); return t.cpu().tolist()
     DistributedDL._broadcast, DistributedDL._qv_patched = _broadcast, True
 
+# %% ../nbs/10_train.ipynb #cbbbbbc1
 def chance_map(train_targets:np.ndarray, # (n,17) targets of the training items
                valid_targets:np.ndarray # (m,17) targets of the validation items
               )->float:
@@ -187,6 +193,7 @@ def chance_map(train_targets:np.ndarray, # (n,17) targets of the training items
     p = np.broadcast_to(train_targets.mean(0), valid_targets.shape)
     return mean_ap(p, valid_targets)[0]
 
+# %% ../nbs/10_train.ipynb #c85ae316
 def _video_probs(items, probs, fold, agg):
     df = pd.DataFrame(probs, columns=CLASSES); df.insert(0, 'video', items.video.values)
     df = df.groupby('video', sort=False).agg(agg).reset_index()
@@ -286,7 +293,7 @@ def train_cli(config:str, # a YAML experiment config (see exp/configs/)
               force:bool=False, # retrain folds that are already done
               name:str=None, # override the run name
               epochs:int=None, # override the number of epochs
-              set:Param('override config keys: KEY=VALUE ... (values parsed as YAML)', str, nargs='+')=None,
+              set:Param('override config keys: KEY=VALUE ... (values parsed as YAML)', str, nargs='+')=None, # override config keys: KEY=VALUE ...
              ):
     "Step 4: train a config on one fold or on all folds; writes exp/runs/<name>/fold<F>/."
     with cli_errors():
@@ -299,6 +306,7 @@ def train_cli(config:str, # a YAML experiment config (see exp/configs/)
         if all_folds: train(cfg, resume=resume, force=force)
         else: train_fold(cfg, fold, resume=resume, force=force)
 
+# %% ../nbs/10_train.ipynb #2c667bef
 def train_main():
     "The `qvpipe_train` command: `train_cli`, also taking hyphenated options such as `--all-folds`."
     from fastcore.script import anno_parser
