@@ -38,6 +38,8 @@ def run_demo(root='data/demo', # where the synthetic data and intermediate outpu
     from qvpipe_nb.metrics import evaluate, ap_table
     t0, root, report = time.time(), Path(root), Path(report)
     W, H = map(int, size.lower().split('x'))
+    cfg = load_config(config, folds_csv=str(root/'folds.csv'), images=str(root/'superimages'),   # a bad config fails now,
+                      **({} if epochs is None else dict(epochs=epochs)), **({} if folds is None else dict(folds=list(folds))))  # not after the data steps
     times = {}
     def lap(k): times[k] = round(time.time() - t0 - sum(times.values()), 1)
 
@@ -56,8 +58,6 @@ def run_demo(root='data/demo', # where the synthetic data and intermediate outpu
     _step(f'[3 super-images] 3x3 grids of {W}x{H} tiles -> {root/"superimages"}')
     build_superimages(root/'frames', root/'superimages', grid=(3, 3), tile=(W, H), workers=workers)
     lap('superimages')
-    cfg = load_config(config, folds_csv=str(root/'folds.csv'), images=str(root/'superimages'),
-                      **({} if epochs is None else dict(epochs=epochs)), **({} if folds is None else dict(folds=list(folds))))
     _step(f'[4 train] {cfg.arch} ({"pretrained" if cfg.pretrained else "from scratch"}), {cfg.epochs} epochs per fold -> {cfg.runs}/{cfg.name}')
     run = Path(cfg.runs)/cfg.name
     train(cfg)

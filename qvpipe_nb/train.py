@@ -39,7 +39,7 @@ class TrainConfig:
     gamma_neg:float = 4.0             # ASL focusing for negatives
     gamma_pos:float = 1.0             # ASL focusing for positives
     clip:float = 0.05                 # ASL probability margin for negatives
-    size:int = 384                    # super-image (or frame) side fed to the model
+    size:int|list = 384               # model input: a side (squashed to a square) or [height, width]
     bs:int = 16                       # batch size per process
     epochs:int = 10                   # epochs of the one-cycle schedule
     lr:float = 1e-3                   # peak learning rate (AdamW)
@@ -66,8 +66,13 @@ def _check(name, v, typ, src):
     t = typ.replace(' ', '')
     ok = {'str': isinstance(v, str), 'bool': isinstance(v, bool), 'int': isinstance(v, int) and not isinstance(v, bool),
           'float': isinstance(v, (int, float)) and not isinstance(v, bool), 'str|None': v is None or isinstance(v, str),
-          'list|None': v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v))}[t]
-    if not ok: raise QVError(f'{src}: key "{name}" should be {typ}, got {v!r}')
+          'list|None': v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
+          'int|list': (isinstance(v, int) and not isinstance(v, bool) and v > 0) or
+                      (isinstance(v, list) and len(v) == 2 and all(isinstance(i, int) and i > 0 for i in v))}[t]
+    if not ok and t == 'float' and isinstance(v, str):   # YAML 1.1 reads `1e-3` as a string
+        try: v, ok = float(v), True
+        except ValueError: pass
+    if not ok: raise QVError(f'{src}: key "{name}" should be {"a positive int or [height, width]" if t == "int|list" else typ}, got {v!r}')
     if name in _CHOICES and v not in _CHOICES[name]: raise QVError(f'{src}: key "{name}" must be one of {_CHOICES[name]}, got {v!r}')
     return float(v) if t == 'float' else v
 
@@ -199,6 +204,15 @@ def _video_probs(items, probs, fold, agg):
     df = df.groupby('video', sort=False).agg(agg).reset_index()
     df.insert(1, 'fold', fold); return df
 
+_SAME_RUN = ('folds', 'num_workers')  # keys that may differ between runs of one fold
+
+def _changed(path, cfg):
+    "Keys whose values in the config saved at `path` differ from `cfg` (all keys when it cannot be read)."
+    try: old = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError): return ['config.yaml unreadable']
+    new = asdict(cfg)
+    return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
+
 def train_fold(cfg:TrainConfig, # the run's config
                fold:int, # the validation fold
                resume:bool=False, # continue from `last.pth` if it is there
@@ -209,7 +223,10 @@ def train_fold(cfg:TrainConfig, # the run's config
     "Train `cfg` with `fold` held out; returns the run folder of the fold."
     run = Path(cfg.runs)/cfg.name/f'fold{fold}'
     if (run/'done.json').exists() and not force:
-        print(f'fold {fold}: already done ({run}/done.json); --force to retrain'); return run
+        changed = _changed(run/'config.yaml', cfg)
+        if not changed: print(f'fold {fold}: already done ({run}/done.json); --force to retrain'); return run
+        print(f'fold {fold}: the config changed since it was trained ({", ".join(changed)}); retraining')
+        resume = False
     if not resume and not rank_distrib():
         for f in ['best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json']: (run/f).unlink(missing_ok=True)
     run.mkdir(parents=True, exist_ok=True)
