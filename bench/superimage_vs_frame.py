@@ -6,7 +6,8 @@ the same input size) train with the same config; both predict the test set (flip
 (official metric) per seed and their means.
 
 The demo's config and frame size (64x48 tiles, a 192x144 super-image, `test_byobnet` from scratch) with a longer
-schedule (40 epochs instead of the demo's 25). About 15 minutes on 2 CPU cores.
+schedule (40 epochs instead of the demo's 25). The super-image model also shuffles its 9 tiles (`tile_shuffle`, the
+augmentation a single frame cannot have; `--no_shuffle` turns it off). About 25 minutes on 2 CPU cores.
 
     python bench/superimage_vs_frame.py [--seeds 0 1 2] [--epochs 40] [--n_train 500] [--n_test 200]
 """
@@ -23,6 +24,7 @@ def main():
     ap.add_argument('--size', default='64x48')
     ap.add_argument('--config', default='exp/configs/demo.yaml')
     ap.add_argument('--root', default='bench/out/si_vs_frame')
+    ap.add_argument('--no_shuffle', action='store_true', help='train the super-image model without tile shuffling')
     a = ap.parse_args()
     from PIL import Image
     from qvpipe_nb.core import load_labels, CLASSES
@@ -53,7 +55,8 @@ def main():
         test = load_labels(root/'test'/'labels.json'); y = labels2matrix(test, list(test))
         for kind, d in [('superimage', 'si'), ('middle_frame', 'mid')]:
             cfg = load_config(a.config, name=f'{kind}_s{seed}', folds_csv=str(root/'folds.csv'), images=str(root/f'{d}_train'),
-                              runs=str(root/'runs'), epochs=a.epochs, seed=seed)
+                              runs=str(root/'runs'), epochs=a.epochs, seed=seed,
+                              tile_shuffle=kind == 'superimage' and not a.no_shuffle)
             run = train_fold(cfg, 0).parent
             csv = predict(root/f'{d}_test', root/f'pred_{kind}', [run], progress=False)[run.name]
             p = fold_mean(read_preds(csv)).set_index('video').loc[list(test), CLASSES].values
