@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #d26a8159
 from __future__ import annotations
-import json, os, platform, sys, time, dataclasses
+import json, os, platform, re, sys, time, dataclasses
 from dataclasses import dataclass, field, fields, asdict
 from contextlib import nullcontext
 from copy import deepcopy
@@ -69,12 +69,16 @@ def _check(name, v, typ, src):
           'list|None': v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
           'int|list': (isinstance(v, int) and not isinstance(v, bool) and v > 0) or
                       (isinstance(v, list) and len(v) == 2 and all(isinstance(i, int) and i > 0 for i in v))}[t]
-    if not ok and t == 'float' and isinstance(v, str):   # YAML 1.1 reads `1e-3` as a string
-        try: v, ok = float(v), True
-        except ValueError: pass
     if not ok: raise QVError(f'{src}: key "{name}" should be {"a positive int or [height, width]" if t == "int|list" else typ}, got {v!r}')
     if name in _CHOICES and v not in _CHOICES[name]: raise QVError(f'{src}: key "{name}" must be one of {_CHOICES[name]}, got {v!r}')
     return float(v) if t == 'float' else v
+
+class _Loader(yaml.SafeLoader):
+    "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string)."
+_Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$'),
+                              list('-+0123456789.'))
+
+def _yaml(text:str): return yaml.load(text, Loader=_Loader)
 
 def make_config(d:dict|None=None, # settings, as in the YAML file
                 src:str='config', # where they came from, for messages
@@ -96,7 +100,7 @@ def load_config(path, # a YAML experiment config
                )->TrainConfig:
     "Read and check a YAML experiment config."
     path = need_path(path, 'config file')
-    try: d = yaml.safe_load(path.read_text()) or {}
+    try: d = _yaml(path.read_text()) or {}
     except yaml.YAMLError as e: raise QVError(f'{path}: not valid YAML ({e})') from None
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
     return make_config(d, str(path), **kwargs)
@@ -208,7 +212,7 @@ _SAME_RUN = ('folds', 'num_workers')  # keys that may differ between runs of one
 
 def _changed(path, cfg):
     "Keys whose values in the config saved at `path` differ from `cfg` (all keys when it cannot be read)."
-    try: old = yaml.safe_load(Path(path).read_text())
+    try: old = _yaml(Path(path).read_text())
     except (OSError, yaml.YAMLError): return ['config.yaml unreadable']
     new = asdict(cfg)
     return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
@@ -317,7 +321,7 @@ def train_cli(config:str, # a YAML experiment config (see exp/configs/)
         ov = {k: v for k, v in dict(name=name, epochs=epochs).items() if v is not None}
         for kv in set or []:
             if '=' not in kv: raise QVError(f'--set takes KEY=VALUE, got {kv!r}')
-            k, v = kv.split('=', 1); ov[k.strip()] = yaml.safe_load(v)
+            k, v = kv.split('=', 1); ov[k.strip()] = _yaml(v)
         cfg = load_config(config, **ov)
         if (fold is None) == (not all_folds): raise QVError('give exactly one of --fold F or --all-folds')
         if all_folds: train(cfg, resume=resume, force=force)

@@ -3,7 +3,7 @@ top-3 scores of the demo's submission (`nbs/images/demo_predictions.jpg`).
 
     python tools/demo_figure.py [--root data/demo] [--out nbs/images/demo_predictions.jpg] [--n 6]
 """
-import argparse, json, sys
+import argparse, sys
 from pathlib import Path
 
 
@@ -17,10 +17,12 @@ def main():
     import matplotlib.pyplot as plt
     from PIL import Image
     from qvpipe_nb.core import CLASSES, load_labels
+    from qvpipe_nb.metrics import load_predictions
     root = Path(a.root)
     sub, si = root/'submission.json', root/'pred'/'superimages'
     if not sub.exists(): sys.exit(f'error: {sub} not found: run `make demo` first')
-    scores, labels = json.loads(sub.read_text()), load_labels(root/'test'/'labels.json')
+    labels = load_labels(root/'test'/'labels.json')
+    scores = load_predictions(sub, list(labels))   # checked: every video, 17 finite scores
     vids = [v for v in labels if (si/f'{Path(v).stem}.jpg').exists()]
     # a fixed, varied pick: the first normal video, then videos with one, two and three defects
     pick = [next(v for v in vids if labels[v] == [0])]

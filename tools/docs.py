@@ -571,7 +571,8 @@ def check_symbols(proc:Path, pages:dict, facts:dict)->tuple:
                 try:
                     from fastcore.docments import docments
                     dm = docments(obj, full=True)
-                    bad = [p for p, v in dm.items() if p not in ('self', 'return', 'cls', 'args', 'kwargs') and not v.get('docment')]
+                    star = {q.name for q in inspect.signature(obj).parameters.values() if q.kind in (q.VAR_POSITIONAL, q.VAR_KEYWORD)}
+                    bad = [p for p, v in dm.items() if p not in ('self', 'return', 'cls', *star) and not v.get('docment')]
                     if bad: no_docments.append(f'{mod}.{nm}({", ".join(bad)})')
                 except Exception: pass
     return missing, no_example, no_docments, n
