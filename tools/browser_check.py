@@ -4,7 +4,7 @@ Starts JupyterLab on 127.0.0.1 (random free port, random token) in a temporary f
 notebook that shows `qvpipe_nb.analysis.ErrorBrowser` in headless Chromium (Debian's /usr/bin/chromium through
 Playwright), runs all cells, waits until the widget is rendered, drives it (class dropdown, threshold, a
 Grad-CAM button) and saves screenshots under reports/browser/. Exit 0 on success, or with a `skipped:` message
-when Chromium or Playwright is missing; exit 1 on a real failure. The server is always stopped.
+when Chromium or Playwright is missing (exit 1 instead when QV_REQUIRE_BROWSER=1, as in CI); exit 1 on a real failure. The server is always stopped.
 """
 import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
@@ -22,6 +22,8 @@ DEMO = [('markdown', '# Error browser (browser check)\nA synthetic prediction se
 class Failure(Exception): pass
 
 def skip(msg):
+    "Skip, or fail where a browser is required (CI sets QV_REQUIRE_BROWSER=1)."
+    if os.environ.get('QV_REQUIRE_BROWSER') == '1': print(f'browser-check FAILED: {msg} (QV_REQUIRE_BROWSER=1)'); sys.exit(1)
     print(f'browser-check skipped: {msg}'); sys.exit(0)
 
 def free_port()->int:

@@ -18,7 +18,7 @@ docment are listed (`--strict` makes missing examples an error). Each notebook i
 `nbdev_docs` processes it (show_doc cells only, in a fresh interpreter) and the notebooks on which that raises are
 listed (with `--strict`, an error). Then headless Chromium (Debian's chromium through playwright) loads every page
 from a localhost server and fails on console errors, failed requests, images that do not load and broken links; it
-saves screenshots to reports/docs/ (index.png and core.png). Without chromium or playwright that step is skipped, said so.
+saves screenshots to reports/docs/ (index.png and core.png). Without chromium or playwright that step is skipped, said so (a failure when QV_REQUIRE_BROWSER=1, as in CI).
 
 Usage: python tools/docs.py [--force | --reuse] [--no-exec] [--no-browser] [--strict] [--static] [--workers N]
 """
@@ -650,7 +650,9 @@ def run_checks(site:Path, proc:Path, pages:dict, missing_pages:list, args, proc_
         if api: shots[api] = ROOT/'reports/docs'/(Path(api).stem + '.png')
         t0 = time.time()
         res, dom = browser_check(site, html_pages, shots, facts)
-        if res is None: browser_note = f'SKIPPED: {dom}'; log(f'browser check skipped: {dom}')
+        if res is None:
+            browser_note = f'SKIPPED: {dom}'; log(f'browser check skipped: {dom}')
+            if os.environ.get('QV_REQUIRE_BROWSER') == '1': problems.append(f'browser required (QV_REQUIRE_BROWSER=1) but {dom}')
         else:
             problems += res
             facts = dom
