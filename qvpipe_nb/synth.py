@@ -6,6 +6,7 @@
 from __future__ import annotations
 import io, json, os, sys, zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 import numpy as np, cv2
@@ -14,7 +15,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['QV_COUNTS', 'QV_N', 'QV_NLABELS', 'QV_LIFT', 'qv_freqs', 'sample_labels', 'render_video', 'visibility',
-           'class_gallery', 'has_h264', 'write_video', 'video_seed', 'synth_labels', 'make_synth', 'synth_cli']
+           'class_gallery', 'to_yuv420', 'has_h264', 'write_video', 'video_seed', 'synth_labels', 'make_synth',
+           'synth_cli']
 
 # %% ../nbs/02_synth.ipynb #cac97444
 QV_COUNTS = dict(ZC=1690, CJ=1502, CK=1128, ZW=770, JG=646, SG=270, PL=492, BX=521, CR=374, FZ=243, FS=340,
@@ -651,6 +653,18 @@ def class_gallery(seed:int=0, # video seed for every class
     tiles += [np.zeros_like(tiles[0])]*(-len(tiles) % cols)
     return np.concatenate([np.concatenate(tiles[i:i + cols], 1) for i in range(0, len(tiles), cols)], 0)
 
+# %% ../nbs/02_synth.ipynb #b7a1c3d2
+def to_yuv420(frame:np.ndarray, # (H, W, 3) uint8 RGB, H and W even
+             )->np.ndarray:
+    "BT.601 limited-range YUV 4:2:0 planes (Y, then U, then V) of `frame` as one (H*3/2, W) uint8 array, in exact integers."
+    H, W, _ = frame.shape
+    x = frame.astype(np.int32); r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = ((66*r + 129*g + 25*b + 128) >> 8) + 16
+    s = x.reshape(H//2, 2, W//2, 2, 3).sum((1, 3)); r, g, b = s[..., 0], s[..., 1], s[..., 2]   # 2x2 sums
+    u = ((-38*r - 74*g + 112*b + 512) >> 10) + 128
+    v = ((112*r - 94*g - 18*b + 512) >> 10) + 128
+    return np.concatenate([y.ravel(), u.ravel(), v.ravel()]).astype(np.uint8).reshape(H*3//2, W)
+
 # %% ../nbs/02_synth.ipynb #6d32bae2
 def has_h264()->bool:
     "Whether PyAV can encode H.264 here."
@@ -660,6 +674,9 @@ def has_h264()->bool:
     except ImportError: return False
 
 # %% ../nbs/02_synth.ipynb #1ff1df28
+# constant quantiser: libx264's crf rate control (mbtree) is not reproducible from one process to the next
+_X264 = {'qp': '18', 'preset': 'veryfast', 'threads': '1',
+         'x264-params': 'colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m:range=tv'}
 def write_video(frames:np.ndarray, # (T, H, W, 3) uint8 RGB
                 path, # the mp4 file to write
                 fps:int=25, # frames per second
@@ -673,9 +690,12 @@ def write_video(frames:np.ndarray, # (T, H, W, 3) uint8 RGB
         def save(p):
             import av
             with av.open(str(p), 'w', format='mp4') as c:
-                s = c.add_stream('libx264', rate=fps, options=dict(crf='18', preset='veryfast', threads='1'))
+                s = c.add_stream('libx264', rate=fps, options=_X264)
                 s.width, s.height, s.pix_fmt = W, H, 'yuv420p'
-                for f in frames: c.mux(s.encode(av.VideoFrame.from_ndarray(f, format='rgb24')))
+                for i, f in enumerate(frames):
+                    vf = av.VideoFrame.from_ndarray(to_yuv420(f), format='yuv420p')
+                    vf.pts, vf.time_base = i, Fraction(1, fps)
+                    c.mux(s.encode(vf))
                 c.mux(s.encode())
     else:
         def save(p):
@@ -768,7 +788,7 @@ def make_synth(out, # output folder: videos/, labels.json, bad.txt, synth.json
     else: labels = load_labels(labels)
     vd = out/'videos'; vd.mkdir(parents=True, exist_ok=True)
     for p in vd.glob('.*.tmp*'): p.unlink()      # left by a killed run
-    cfg = dict(seed=seed, size=[W, H], n_frames=n_frames, fps=fps, codec=codec, scale=scale, version=1)
+    cfg = dict(seed=seed, size=[W, H], n_frames=n_frames, fps=fps, codec=codec, scale=scale, version=2)
     if (out/'synth.json').exists():
         old = json.loads((out/'synth.json').read_text())
         diff = {k: (old.get(k), v) for k, v in cfg.items() if old.get(k) != v}
