@@ -14,7 +14,7 @@ from fastcore.script import call_parse, store_true
 from .core import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'frame_indices', 'sharpness', 'extract_video', 'read_manifest', 'video_frames', 'extract_all',
+__all__ = ['COLUMNS', 'frame_indices', 'sharpness', 'read_video', 'extract_video', 'read_manifest', 'video_frames', 'extract_all',
            'extract_cli']
 
 # %% ../nbs/03_frames.ipynb #ceeff84b
@@ -149,18 +149,19 @@ def _clean_dir(d:Path, keep:set):
         if (re.fullmatch(r'\d{6}\.jpg', p.name) and p.name not in keep) or (p.name.startswith('.') and p.name.endswith('.tmp')):
             p.unlink(missing_ok=True)
 
-def extract_video(path, # a video file
-                  out_dir, # frames go to `out_dir/<video stem>/`
-                  k:int=9, # frames per video
-                  quality:int=95, # JPEG quality, 1-100
-                  size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
-                 )->dict:
-    "Extract `k` evenly spaced frames of `path` exactly, in one sequential pass; return its manifest row."
-    path, out_dir, wh = Path(path), Path(out_dir), _parse_size(size)
+# %% ../nbs/03_frames.ipynb #a3f0c1e1
+def read_video(path, # a video file
+               k:int=9, # frames per video
+               size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
+               fmt:str='bgr24' # pixel format of the frames: 'bgr24' (OpenCV's order) or 'rgb24'
+              )->tuple[dict, list]:
+    "Decode `k` evenly spaced frames of `path` exactly, in one sequential pass, in memory: (its manifest row, the frames in index order)."
+    path, wh = Path(path), _parse_size(size)
+    if fmt not in ('bgr24', 'rgb24'): raise QVError(f"fmt must be 'bgr24' or 'rgb24', got {fmt!r}")
     row = dict(video=path.name, status='error', n_frames=0, indices='', sharpness='', error='', note='',
-               header_frames=0, k=k, quality=quality, size='' if wh is None else f'{wh[0]}x{wh[1]}')
+               header_frames=0, k=k, quality=0, size='' if wh is None else f'{wh[0]}x{wh[1]}')
     kw = {} if wh is None else dict(width=wh[0], height=wh[1], interpolation='AREA')
-    convert = lambda f: f.to_ndarray(format='bgr24', **kw)
+    convert = lambda f: f.to_ndarray(format=fmt, **kw)
     try:
         if not path.exists(): raise QVError('file not found')
         if path.stat().st_size == 0: raise QVError('zero-byte file')
@@ -171,15 +172,30 @@ def extract_video(path, # a video file
         if n == 0: raise QVError('unreadable: no frame could be decoded' + (f' ({notes[0]})' if notes else ''))
         idx = frame_indices(n, k)
         if any(i not in keep for i in idx): raise QVError('unreadable: decoding is not repeatable (two passes disagree)')
-        d = out_dir/path.stem
-        names = {f'{i:06d}.jpg' for i in idx}
-        _clean_dir(d, names)
-        sharp = {i: sharpness(keep[i]) for i in set(idx)}
-        for i in sorted(set(idx)): _write_jpg(d/f'{i:06d}.jpg', keep[i], quality)
+        sharp = {i: sharpness(keep[i] if fmt == 'bgr24' else keep[i][..., ::-1]) for i in set(idx)}
         row.update(status='short' if n < k else 'ok', n_frames=n, indices=' '.join(map(str, idx)),
                    sharpness=' '.join(f'{sharp[i]:.1f}' for i in idx), note='; '.join(notes))
+        return row, [keep[i] for i in idx]
     except QVError as e: row['error'] = str(e)
     except Exception as e: row['error'] = f'unreadable: {type(e).__name__}: {e}'
+    return row, []
+
+# %% ../nbs/03_frames.ipynb #a3f0c1e3
+def extract_video(path, # a video file
+                  out_dir, # frames go to `out_dir/<video stem>/`
+                  k:int=9, # frames per video
+                  quality:int=95, # JPEG quality, 1-100
+                  size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
+                 )->dict:
+    "Extract `k` evenly spaced frames of `path` exactly (`read_video`) as JPEGs; return its manifest row."
+    row, frames = read_video(path, k, size)
+    row['quality'] = quality
+    if row['status'] == 'error': return row
+    d, idx = Path(out_dir)/Path(path).stem, [int(i) for i in row['indices'].split()]
+    try:
+        _clean_dir(d, {f'{i:06d}.jpg' for i in idx})
+        for i, f in dict(zip(idx, frames)).items(): _write_jpg(d/f'{i:06d}.jpg', f, quality)
+    except OSError as e: row.update(status='error', error=f'cannot write frames: {e}')
     return row
 
 # %% ../nbs/03_frames.ipynb #bf450222
@@ -283,8 +299,8 @@ def extract_all(videos, # a folder of videos, or a list of video paths
         elif not _done(rows.get(p.name), out, k, quality, size): todo.append(p)
     it = _results(todo, workers or default_workers(), out, k, quality, wh)
     if progress and todo:
-        from fastprogress.fastprogress import progress_bar
-        it = progress_bar(it, total=len(todo))
+        from qvpipe_nb.progress import qv_progress   # a live bar, or a line every 10 % in a log file
+        it = qv_progress(it, total=len(todo), label='extract')
     last = time.time()
     try:
         for r in it:
