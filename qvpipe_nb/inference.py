@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
 from fastcore.script import call_parse, Param
-from fastprogress.fastprogress import progress_bar
+from .progress import qv_progress
 from .core import *
 from .superimage import parse_grid, parse_tile, shuffle_tiles, frame_folders, list_frames, video_stem
 
@@ -143,7 +143,7 @@ def predict_items(model:torch.nn.Module, # from `load_checkpoint`
     dev = _device(device); model = model.to(dev).eval()
     out, oks = [], []
     with torch.inference_mode():
-        for xb, ok in progress_bar(dl, display=progress, leave=False):
+        for xb, ok in qv_progress(dl, display=progress, leave=False, label='predict'):
             b, v = xb.shape[:2]
             x = normalize(xb.to(dev, non_blocking=True).flatten(0, 1))
             p = torch.sigmoid(model(x).float())

@@ -16,14 +16,18 @@ from fastai.optimizer import OptimWrapper
 from fastai.torch_core import params
 from fastai.losses import BCEWithLogitsLossFlat
 from fastai.callback.channelslast import ChannelsLast
+from fastai.callback.progress import ProgressCallback
+from fastai.callback.core import noop  # fastai's own noop: `no_logging` sets this one
 import fastai.callback.fp16  # Learner.to_fp16 / to_bf16
 import fastai.callback.schedule  # Learner.fit_one_cycle
 from .core import *
+from .progress import interactive
 from .losses import AsymmetricLoss, CBFocalLoss
 from .callback.ema import EMACallback
 
 # %% auto #0
-__all__ = ['HEADS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'qv_model', 'qv_splitter', 'qv_loss', 'qv_learner']
+__all__ = ['HEADS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'qv_model', 'qv_splitter', 'LogProgressCallback',
+           'log_progress', 'qv_loss', 'qv_learner']
 
 # %% ../nbs/09_models.ipynb #7759b6b3
 class MLDecoder(nn.Module):
@@ -110,6 +114,35 @@ def qv_splitter(m:QVModel # a model from `qv_model`
     m = getattr(m, 'module', m)  # unwrap DataParallel / DistributedDataParallel
     return [params(m.body), params(m.head)]
 
+# %% ../nbs/09_models.ipynb #a1c0e5b2
+class LogProgressCallback(ProgressCallback):
+    "fastai's progress for log files: the fit table, one printed line per epoch, and no bars."
+    def before_fit(self):
+        self.old_logger, self.names = noop, None
+        if self.learn.logger != noop:
+            self.old_logger, self.learn.logger = self.logger, self._write_stats
+            self._write_stats(self.recorder.metric_names)
+    def before_epoch(self): pass
+    def before_train(self): pass
+    def before_validate(self): pass
+    def after_train(self): pass
+    def after_validate(self): pass
+    def after_batch(self): pass
+    def after_fit(self):
+        if hasattr(self, 'old_logger'): self.learn.logger = self.old_logger
+    def _write_stats(self, log):
+        vals = [f'{v:.6f}' if isinstance(v, float) else str(v) for v in log]
+        if self.names is None:   # the header: names padded as fastprogress pads them
+            self.names = [n.ljust(8) for n in vals]; print('  '.join(self.names), flush=True)
+        else: print(''.join(v.ljust(len(n) + 2) for v, n in zip(vals, self.names)).rstrip(), flush=True)
+
+def log_progress(learn:Learner # a fastai `Learner`
+                )->Learner:
+    "Replace fastai's progress bars of `learn` by `LogProgressCallback` (one line per epoch)."
+    learn.remove_cbs([c for c in learn.cbs if type(c) is ProgressCallback])
+    if not any(isinstance(c, LogProgressCallback) for c in learn.cbs): learn.add_cb(LogProgressCallback())
+    return learn
+
 # %% ../nbs/09_models.ipynb #5d05856f
 LOSSES = ('asl', 'bce', 'cbfocal')
 PRECISIONS = (None, 'bf16', 'fp16')
@@ -160,5 +193,6 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
     if precision == 'bf16': learn.to_bf16()
     elif precision == 'fp16': learn.to_fp16()
     if channels_last: learn.add_cb(ChannelsLast())
+    if not interactive(): log_progress(learn)   # a log file gets one line per epoch, not a redrawn bar
     learn.qv_config = dict(arch=arch, head=head, n_out=n_out, embed_dim=embed_dim, drop_rate=drop_rate)
     return learn

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 from fastcore.script import call_parse
-from fastprogress.fastprogress import progress_bar
+from .progress import qv_progress
 from .core import *
 
 # %% auto #0
@@ -210,11 +210,11 @@ def build_superimages(frames, # the FRAMES folder of step 1 (frame folders + man
     workers = default_workers() if workers is None else int(workers)
     res = []
     if workers <= 1 or len(rows) < 2:
-        for r in progress_bar(rows, display=progress and len(rows) > 0): res.append(_build_one(r, str(out), grid, tile, quality))
+        for r in qv_progress(rows, display=progress and len(rows) > 0, label='super-images'): res.append(_build_one(r, str(out), grid, tile, quality))
     else:
         with ProcessPoolExecutor(min(workers, len(rows))) as ex:
             futs = [ex.submit(_build_one, r, str(out), grid, tile, quality) for r in rows]
-            for f in progress_bar(as_completed(futs), total=len(futs), display=progress): res.append(f.result())
+            for f in qv_progress(as_completed(futs), total=len(futs), display=progress, label='super-images'): res.append(f.result())
     idx = pd.DataFrame(res, columns=INDEX_COLS + ['built'])
     idx = idx.set_index('video').loc[ff.video].reset_index()           # manifest order
     with atomic_write(out/'index.csv', newline='') as f: idx[INDEX_COLS].to_csv(f, index=False)
