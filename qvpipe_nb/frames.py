@@ -155,7 +155,7 @@ def read_video(path, # a video file
                size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
                fmt:str='bgr24' # pixel format of the frames: 'bgr24' (OpenCV's order) or 'rgb24'
               )->tuple[dict, list]:
-    "Decode `k` evenly spaced frames of `path` exactly, in one sequential pass, in memory: (its manifest row, the frames in index order)."
+    "Decode `k` evenly spaced frames of `path` exactly, in one sequential pass, in memory: (its manifest row, with the `fps`, and the frames in index order)."
     path, wh = Path(path), _parse_size(size)
     if fmt not in ('bgr24', 'rgb24'): raise QVError(f"fmt must be 'bgr24' or 'rgb24', got {fmt!r}")
     row = dict(video=path.name, status='error', n_frames=0, indices='', sharpness='', error='', note='',
@@ -166,7 +166,7 @@ def read_video(path, # a video file
         if not path.exists(): raise QVError('file not found')
         if path.stat().st_size == 0: raise QVError('zero-byte file')
         c, s = _open(path, threads=False)
-        with c: row['header_frames'] = hdr = max(int(s.frames or 0), 0)
+        with c: row['header_frames'], row['fps'] = (hdr := max(int(s.frames or 0), 0)), float(s.average_rate or s.guessed_rate or 0)
         hint = hdr or _count_packets(path)
         n, keep, notes = _exact(path, k, convert, hint, 'header says' if hdr else 'packet count')
         if n == 0: raise QVError('unreadable: no frame could be decoded' + (f' ({notes[0]})' if notes else ''))
