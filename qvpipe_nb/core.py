@@ -12,8 +12,9 @@ import numpy as np
 # %% auto #0
 __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'VIDEO_EXTS', 'class_table', 'codes2ids', 'ids2codes',
            'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'atomic_write',
-           'atomic_save', 'validate_labels', 'read_json', 'load_labels', 'save_labels', 'group_of', 'list_videos',
-           'Scan', 'scan_dataset', 'real_data_dir', 'default_workers']
+           'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth', 'validate_labels', 'read_json',
+           'load_labels', 'save_labels', 'group_of', 'list_videos', 'Scan', 'scan_dataset', 'real_data_dir',
+           'default_workers']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -128,6 +129,67 @@ def atomic_save(path, # the final file
     except BaseException: tmp.unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/00_core.ipynb #e49c6f77
+def brief(v, # any value read from a file
+         n:int=60 # longest rendering
+        )->str:
+    "`v` for an error message: JSON-quoted, escapes for control characters, cut to `n` characters."
+    try: s = json.dumps(v, default=repr, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError): s = f'<{type(v).__name__}>'
+    s = s.encode('utf-8', 'backslashreplace').decode('utf-8')      # lone surrogates become \\udxxx, printable
+    return s if len(s) <= n else s[:n-3] + '...'
+
+# %% ../nbs/00_core.ipynb #530d75cc
+_BAD_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\\\]')
+
+def check_name(name, # a video (or other file) name read from a file
+               src:str='labels', # where it came from, for messages
+               what:str='video name' # what it is, for messages
+              )->str:
+    "`name` when it is one plain file name; else a `QVError` naming the entry and `src`."
+    if not isinstance(name, str): raise QVError(f'{src}: {what} {brief(name)} is not text')
+    if not name.strip(): raise QVError(f'{src}: empty {what}')
+    fix = f'{what}s are plain file names such as "d123.mp4"; rename the entry'
+    if name in ('.', '..') or _BAD_NAME.search(name):
+        raise QVError(f'{src}: {what} {brief(name)} is not a plain file name (no "/", "\\", "..", or control characters); {fix}')
+    try: b = name.encode('utf-8')
+    except UnicodeEncodeError: raise QVError(f'{src}: {what} {brief(name)} is not valid Unicode; {fix}') from None
+    if len(b) > 255: raise QVError(f'{src}: {what} {brief(name)} is {len(b)} bytes long, more than a file name can be (255); {fix}')
+    return name
+
+# %% ../nbs/00_core.ipynb #d5f0a34d
+def child_path(folder, # the folder a name lives in
+               name:str, # a file name read from a file
+               src:str='labels', # where the name came from, for messages
+               what:str='video name' # what it is, for messages
+              )->Path:
+    "`folder/name` for a `name` that `check_name` accepts: a path that cannot leave `folder`."
+    p = Path(folder)/check_name(name, src, what)
+    return p
+
+# %% ../nbs/00_core.ipynb #bc75f978
+def _safe_globals()->list:
+    "The non-plain types our checkpoints hold: numpy scalars (with their dtypes) and fastcore `L`."
+    from fastcore.foundation import L
+    mu = (getattr(np, '_core', None) or np.core).multiarray
+    return [L, mu.scalar, np.dtype, *(getattr(np.dtypes, f'{t}DType') for t in ('Float64', 'Float32', 'Float16', 'Int64', 'Int32', 'Bool'))]
+
+def load_pth(path, # a torch file: a checkpoint or the resume state of a run
+             what:str='checkpoint' # what it is, for messages
+            ):
+    "The content of a torch file on the CPU, loaded without running code; a `QVError` for anything else."
+    import pickle, torch
+    path = need_path(path, what)
+    try:
+        with torch.serialization.safe_globals(_safe_globals()): return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        g, m = re.search(r'GLOBAL ([\w.]+)', str(e)), re.search(r'WeightsUnpickler error:\s*(.+)', str(e))
+        why = (f'it holds the Python object {g.group(1)}, and loading that could run code' if g else
+               f'not a file of tensors and plain values ({m.group(1).strip()[:100] if m else "unpickling failed"})')
+        raise QVError(f'{path}: refused: {why}; only checkpoints written by qvpipe_train are read') from None
+    except Exception as e:
+        raise QVError(f'{path}: not a readable {what} ({type(e).__name__}: {(str(e).splitlines() or [""])[0][:200]})') from None
+
 # %% ../nbs/00_core.ipynb #7caf75a1
 def validate_labels(raw, # parsed JSON: video name -> list of class ids
                     src:str='labels' # where it came from, for messages
@@ -136,25 +198,32 @@ def validate_labels(raw, # parsed JSON: video name -> list of class ids
     if not isinstance(raw, dict): raise QVError(f'{src}: expected a JSON object {{"video.mp4": [ids]}}, got {type(raw).__name__}')
     out, low = {}, {}
     for k, v in raw.items():
-        if not isinstance(k, str) or not k.strip(): raise QVError(f'{src}: empty video name')
-        if not isinstance(v, list): raise QVError(f'{src}: entry "{k}" must be a list of class ids, got {json.dumps(v)}')
-        if not v: raise QVError(f'{src}: entry "{k}" has no labels; use [0] (ZC) for a normal pipe')
+        check_name(k, src)
+        if not isinstance(v, list): raise QVError(f'{src}: entry {brief(k)} must be a list of class ids, got {brief(v)}')
+        if not v: raise QVError(f'{src}: entry {brief(k)} has no labels; use [0] (ZC) for a normal pipe')
         bad = [i for i in v if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < N_CLASSES]
-        if bad: raise QVError(f'{src}: entry "{k}" has unknown class id(s) {bad}; ids are 0..16 ({" ".join(CLASSES)})')
+        if bad: raise QVError(f'{src}: entry {brief(k)} has unknown class id(s) {brief(bad)}; ids are 0..16 ({" ".join(CLASSES)})')
         ids = sorted(set(v))
-        if 0 in ids and len(ids) > 1: raise QVError(f'{src}: entry "{k}" has ZC (0, normal) together with {ids2codes(ids[1:])}; ZC is exclusive')
-        if k.lower() in low: raise QVError(f'{src}: entries "{low[k.lower()]}" and "{k}" differ only by case; rename one')
+        if 0 in ids and len(ids) > 1: raise QVError(f'{src}: entry {brief(k)} has ZC (0, normal) together with {ids2codes(ids[1:])}; ZC is exclusive')
+        if k.lower() in low: raise QVError(f'{src}: entries {brief(low[k.lower()])} and {brief(k)} differ only by case; rename one')
         low[k.lower()] = k; out[k] = ids
     return out
 
 def read_json(path, # a JSON file
               what:str='JSON file' # what it is, for messages
              ):
-    "Parse a JSON file; a missing file or malformed JSON is a `QVError` naming the file and the place."
+    "Parse a JSON file; a missing file, malformed JSON or a key given twice is a `QVError` naming the file and the place."
     path = need_path(path, what)
-    try: return json.loads(path.read_text(encoding='utf-8'))
+    def pairs(kv):
+        d = {}
+        for k, v in kv:
+            if k in d: raise QVError(f'{path}: key {brief(k)} appears twice; each entry once')
+            d[k] = v
+        return d
+    try: return json.loads(path.read_bytes().decode('utf-8-sig'), object_pairs_hook=pairs)   # a UTF-8 BOM is fine
     except json.JSONDecodeError as e: raise QVError(f'{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
     except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file') from None
+    except (ValueError, RecursionError) as e: raise QVError(f'{path}: not valid JSON ({type(e).__name__}: {str(e)[:100]})') from None
 
 def load_labels(path # an official label JSON file
                )->dict[str, list[int]]:

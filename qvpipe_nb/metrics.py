@@ -66,17 +66,21 @@ def validate_predictions(pred, # parsed JSON: video name -> 17 scores
     if not isinstance(pred, dict): raise QVError(f'{src}: expected a JSON object {{"video.mp4": [17 scores]}}, got {type(pred).__name__}')
     if names is not None:
         miss = [k for k in names if k not in pred]
-        if miss: raise QVError(f'{src}: no scores for ground-truth video "{miss[0]}"' +
+        if miss: raise QVError(f'{src}: no scores for ground-truth video {brief(miss[0])}' +
                                (f' (and {len(miss)-1} more)' if len(miss) > 1 else ''))
-    out = {}
+    out, low = {}, {}
     for k, v in pred.items():
+        check_name(k, src)
+        if k.lower() in low: raise QVError(f'{src}: videos {brief(low[k.lower()])} and {brief(k)} differ only by case; rename one')
+        low[k.lower()] = k
         if isinstance(v, np.ndarray): v = v.tolist()
-        if not isinstance(v, (list, tuple)): raise QVError(f'{src}: video "{k}" must have a list of {N_CLASSES} scores, got {json.dumps(v, default=str)[:60]}')
-        if len(v) != N_CLASSES: raise QVError(f'{src}: video "{k}" has {len(v)} scores, expected {N_CLASSES} (one per class, {" ".join(CLASSES)})')
+        if not isinstance(v, (list, tuple)): raise QVError(f'{src}: video {brief(k)} must have a list of {N_CLASSES} scores, got {brief(v)}')
+        if len(v) != N_CLASSES: raise QVError(f'{src}: video {brief(k)} has {len(v)} scores, expected {N_CLASSES} (one per class, {" ".join(CLASSES)})')
         if any(isinstance(x, bool) or not isinstance(x, (int, float, np.number)) for x in v):
-            raise QVError(f'{src}: video "{k}" has a score that is not a number: {json.dumps(v, default=str)[:80]}')
-        v = [float(x) for x in v]
-        if not all(math.isfinite(x) for x in v): raise QVError(f'{src}: video "{k}" has a NaN or infinite score')
+            raise QVError(f'{src}: video {brief(k)} has a score that is not a number: {brief(v, 80)}')
+        try: v = [float(x) for x in v]
+        except OverflowError: v = [math.inf]                 # an integer too large for a float
+        if not all(math.isfinite(x) for x in v): raise QVError(f'{src}: video {brief(k)} has a NaN or infinite score')
         out[k] = v
     return out
 

@@ -144,17 +144,29 @@ def save_folds(df, # a folds table
 
 def load_folds(path # a folds CSV written by `save_folds` / `qvpipe_split`
               ):
-    "Read and check a folds CSV."
+    "Read and check a folds CSV: every cell, every name and every label list; a `QVError` names the row."
     import pandas as pd
     path = need_path(path, 'folds file')
-    try: df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise QVError(f'{path}: not a readable CSV ({e})') from None
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding='utf-8')
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise QVError(f'{path}: not a readable CSV ({(str(e).strip().splitlines() or [""])[0][:120]})') from None
     miss = [c for c in FOLD_COLS if c not in df.columns]
     if miss: raise QVError(f'{path}: missing column(s) {miss}; expected {",".join(FOLD_COLS)}')
-    if df[FOLD_COLS].isna().any().any(): raise QVError(f'{path}: empty cells')
-    if not df[CLASSES].isin([0, 1]).all().all(): raise QVError(f'{path}: class columns must be 0 or 1')
+    if not len(df): raise QVError(f'{path}: no videos (only a header)')
+    def row(m): i = int(np.flatnonzero(m)[0]); return f'{path}: row {i+1} (video {brief(df.video.iloc[i])})'
+    for c in FOLD_COLS:
+        if (e := df[c].str.strip() == '').any(): raise QVError(f'{row(e)}: empty cell in column {c}')
+    fold = pd.to_numeric(df.fold, errors='coerce')
+    if (e := ~(fold.notna() & (fold == fold.round()) & (fold >= 0) & (fold < 1000))).any():
+        raise QVError(f'{row(e)}: fold {brief(df.fold[e].iloc[0])} is not a fold number (0, 1, 2, ...)')
+    for c in CLASSES:
+        if (e := ~df[c].isin(['0', '1'])).any(): raise QVError(f'{row(e)}: column {c} is {brief(df[c][e].iloc[0])}; class columns must be 0 or 1')
+    if (e := df.video.duplicated()).any(): raise QVError(f'{row(e)}: the video is listed twice')
+    Y = df[CLASSES].astype(np.int64)
+    validate_labels({v: np.flatnonzero(y).tolist() for v, y in zip(df.video, Y.values)}, str(path))   # names, case clashes, ZC
+    df[CLASSES], df['fold'] = Y, fold.astype(np.int64)
     split = df.groupby('group').fold.nunique()
-    if (split > 1).any(): raise QVError(f'{path}: source video "{split[split > 1].index[0]}" is in more than one fold')
+    if (split > 1).any(): raise QVError(f'{path}: source video {brief(split[split > 1].index[0])} is in more than one fold')
     return df
 
 # %% ../nbs/04_splits.ipynb #0ac64405
