@@ -250,7 +250,7 @@ def train_fold(cfg:TrainConfig, # the run's config
         with atomic_write(run/'versions.json') as f: json.dump(_versions(), f, indent=1)
     start, cb = 0, RunLogger(run, meta)
     if resume and (run/'last.pth').exists():
-        st = torch.load(run/'last.pth', map_location='cpu', weights_only=False)
+        st = load_pth(run/'last.pth', 'resume state')
         learn.model.load_state_dict(st['model']); learn.create_opt(); learn.opt.load_state_dict(st['opt'])
         if cfg.ema and st['ema'] is not None:
             ema = deepcopy(get_model(learn.model)); ema.load_state_dict(st['ema'])
@@ -273,7 +273,7 @@ def train_fold(cfg:TrainConfig, # the run's config
         if dist.is_initialized(): dist.barrier()
         if rank_distrib(): return run
         os.environ['WORLD_SIZE'] = '1'
-    best = torch.load(run/'best.pth', map_location='cpu', weights_only=False)
+    best = load_pth(run/'best.pth')
     from qvpipe_nb.callback.ema import EMACallback
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, EMACallback)])
     get_model(learn.model).load_state_dict(best['model'])
