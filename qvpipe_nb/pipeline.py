@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, sys, time
 from pathlib import Path
-from fastcore.script import call_parse
+from fastcore.script import call_parse, Param
 from .core import *
 
 # %% auto #0
@@ -16,7 +16,7 @@ __all__ = ['run_demo', 'demo_cli']
 def _step(msg): print(f'\n== {msg}', flush=True)
 
 def run_demo(root='data/demo', # where the synthetic data and intermediate outputs go
-             config='exp/configs/demo.yaml', # the training config (its data paths are set to `root`)
+             config='demo', # a recipe name or YAML config file (its data paths are set to `root`)
              report='reports/demo', # where the report and metrics.json go
              n_train:int=500, # synthetic training videos (5 folds)
              n_test:int=200, # held-out synthetic test videos
@@ -92,14 +92,18 @@ def _scores(sub, labels):
 # %% ../nbs/14_pipeline.ipynb #f6cfb715
 @call_parse
 def demo_cli(root:str='data/demo', # where the synthetic data and intermediate outputs go
-             config:str='exp/configs/demo.yaml', # the training config
+             config:str='demo', # a recipe name (`qvpipe_recipes` lists them) or a YAML config file
              report:str='reports/demo', # where the report and metrics.json go
              n_train:int=500, # synthetic training videos
              n_test:int=200, # held-out synthetic test videos
+             size:str='64x48', # rendered frame size WxH
+             frames:int=48, # frames per video
              seed:int=0, # seed of the synthetic data
              workers:int=None, # processes for the data steps
              epochs:int=None, # override the config's epochs
+             folds:Param('train only these folds (quick checks); default: all five', int, nargs='+')=None, # train only these folds
             ):
-    "The whole pipeline 1→5 on synthetic data: prints the held-out test mAP and where the report is."
+    "The whole pipeline 1→5 on synthetic data, under the current folder: prints the held-out test mAP and where the report is."
     with cli_errors():
-        run_demo(root, config, report, n_train=n_train, n_test=n_test, seed=seed, workers=workers, epochs=epochs)
+        run_demo(root, config, report, n_train=n_train, n_test=n_test, size=size, frames=frames, seed=seed, workers=workers,
+                 epochs=epochs, folds=folds)

@@ -95,11 +95,12 @@ def make_config(d:dict|None=None, # settings, as in the YAML file
     return cfg
 
 # %% ../nbs/10_train.ipynb #5938c7e9
-def load_config(path, # a YAML experiment config
+def load_config(path, # a YAML experiment config, or the name of a packaged recipe (`qvpipe_recipes` lists them)
                 **kwargs # settings that win over the file
                )->TrainConfig:
     "Read and check a YAML experiment config."
-    path = need_path(path, 'config file')
+    from qvpipe_nb.recipebook import recipe_path
+    path = recipe_path(path)
     try: d = _yaml(path.read_text()) or {}
     except yaml.YAMLError as e: raise QVError(f'{path}: not valid YAML ({e})') from None
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
