@@ -474,6 +474,11 @@ def ensemble_cli(preds:Param('prediction CSVs of qvpipe_predict, one per model',
             th = Path(out).parent/'thresholds.json'
             with atomic_write(th) as f: json.dump(info['thresholds'], f, indent=1)
             print(f'thresholds: {th}')
+            bf = Path(out).parent/'blend.json'    # what qvpipe_infer needs to apply this blend to new videos
+            with atomic_write(bf) as f:
+                json.dump(dict(runs={k: str(Path(r).resolve()) for k, r in zip(keys, runs)}, weights=info['weights'],
+                               zc=dict(t=z['t'], factor=z.get('factor')), thresholds=info['thresholds']), f, indent=1)
+            print(f'blend (weights, ZC rule, thresholds) for qvpipe_infer: {bf}')
         print(f'submission: {out} ({len(names)} videos)')
         if tl is not None:
             from qvpipe_nb.metrics import evaluate
