@@ -14,8 +14,8 @@ from fastcore.script import call_parse, store_true
 from .core import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'frame_indices', 'sharpness', 'read_video', 'extract_video', 'read_manifest', 'video_frames', 'extract_all',
-           'extract_cli']
+__all__ = ['MAX_PIXELS', 'COLUMNS', 'frame_indices', 'Limits', 'sharpness', 'read_video', 'extract_video', 'read_manifest',
+           'video_frames', 'extract_all', 'extract_cli']
 
 # %% ../nbs/03_frames.ipynb #ceeff84b
 def frame_indices(n:int, # true number of frames in the video
@@ -79,28 +79,53 @@ def _parse_size(size)->tuple|None:
     if w < 2 or h < 2: raise QVError(f'size must be at least 2x2; got {w}x{h}')
     return w, h
 
-def _open(path:Path, threads:bool=True):
-    "Open `path` and its first video stream; raise `QVError` with a reason when it cannot be read."
+MAX_PIXELS = 7680*4320      # 8K UHD: the largest frame a video may have (default)
+
+class Limits:
+    "What one video may cost: `max_pixels` per frame (in the header and in every decoded frame) and `seconds` of work."
+    def __init__(self, max_pixels:int=MAX_PIXELS, # largest frame, in pixels
+                 seconds:float=600): # time limit for one video, in seconds
+        self.max_pixels, self.seconds, self.deadline = int(max_pixels), float(seconds), time.monotonic() + float(seconds)
+    def check(self):
+        "Raise a `QVError` once the time is up."
+        if time.monotonic() > self.deadline: raise QVError(f'time limit: still decoding after {self.seconds:g} s; the file is damaged or far longer than it says (raise time_limit if it is real)')
+
+def _open(path:Path, threads:bool=True, lim:Limits|None=None):
+    "Open `path` and its first video stream; raise `QVError` with a reason when it cannot be read or claims frames above the limit."
+    lim = lim or Limits()
     try: c = av.open(str(path), metadata_errors='ignore')
     except Exception as e: raise QVError(_why(path, e)) from None
     if not c.streams.video:
         kinds = ', '.join(s.type for s in c.streams); c.close()
         raise QVError('no video stream' + (f' (streams: {kinds})' if kinds else ''))
     s = c.streams.video[0]
+    w, h = s.codec_context.width, s.codec_context.height
+    if w*h > lim.max_pixels:
+        c.close(); raise QVError(f'frame size {w}x{h} is above the limit of {lim.max_pixels:,} pixels (max_pixels); refused to bound memory')
+    s.codec_context.options = {'max_pixels': str(lim.max_pixels)}   # the decoder refuses larger frames, even mid-stream
     if threads: s.thread_type = 'AUTO'
+    else: s.thread_type, s.codec_context.thread_count = 'NONE', 1    # the reference: one thread, deterministic even on damage
     return c, s
 
-def _count_packets(path:Path)->int:
+def _count_packets(path:Path, lim:Limits|None=None)->int:
     "Number of non-empty video packets: a demux-only pass, no decoding."
-    c, s = _open(path, threads=False)
-    with c: return sum(1 for p in c.demux(s) if p.size)
+    lim = lim or Limits()
+    c, s = _open(path, False, lim)
+    n = 0
+    with c:
+        for p in c.demux(s):
+            n += bool(p.size)
+            if not n % 256: lim.check()
+    return n
 
-def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None)->tuple:
-    "Decode `path` in order; return (frames decoded, {index: convert(frame)} for indices in `want`, packets rejected)."
-    c, s = _open(path, threads)
+def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None, lim:Limits|None=None)->tuple:
+    "Decode `path` in order; return (frames decoded, {index: convert(frame)} for indices in `want`, packets rejected or frames damaged)."
+    lim = lim or Limits()
+    c, s = _open(path, threads, lim)
     keep, i, errs = {}, 0, 0
     with c:
         for pkt in c.demux(s):
+            lim.check()
             try: frames = s.decode(pkt)
             except av.FFmpegError:
                 errs += 1
@@ -108,22 +133,23 @@ def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None)
                 continue
             for f in frames:
                 if i in want: keep[i] = convert(f)
-                i += 1
+                i += 1; errs += f.is_corrupt       # concealed damage: threaded and single-threaded decodes may differ
             if stop is not None and i >= stop: break
     return i, keep, errs
 
-def _exact(path:Path, k:int, convert, hint:int, src:str='header says')->tuple:
+def _exact(path:Path, k:int, convert, hint:int, src:str='header says', lim:Limits|None=None)->tuple:
     "The true frame count, {index: frame} at its `k` targets, and notes; one threaded pass when all is well."
-    n, keep, errs = _decode(path, set(frame_indices(hint, k)), convert)
+    try: n, keep, errs = _decode(path, set(frame_indices(hint, k)), convert, lim=lim)
+    except av.FFmpegError: n, keep, errs = 0, {}, 1     # no threads for it (memory limit): the single-threaded pass decides
     if n == hint and not errs: return n, keep, []
     # Something is off (wrong header, damaged stream). Frame threading is exact on clean streams only: on a
     # damaged one it may drop frames that a single-threaded decode gives, so that decode is the reference.
     n1 = n
-    n, keep, errs = _decode(path, set(frame_indices(n1, k)), convert, threads=False)
+    n, keep, errs = _decode(path, set(frame_indices(n1, k)), convert, threads=False, lim=lim)
     if n != n1 and n:
         miss = set(frame_indices(n, k))
-        _, keep, _ = _decode(path, miss, convert, threads=False, stop=max(miss)+1)
-    notes = [f'{errs} undecodable packet(s) skipped'] if errs else []
+        _, keep, _ = _decode(path, miss, convert, threads=False, stop=max(miss)+1, lim=lim)
+    notes = [f'{errs} undecodable packet(s) or damaged frame(s)'] if errs else []
     if n != hint: notes.append(f'{src} {hint} frames, decoded {n}')
     if n != hint and (t := _truncation(path)): notes.append(t)
     return n, keep, notes
@@ -153,7 +179,9 @@ def _clean_dir(d:Path, keep:set):
 def read_video(path, # a video file
                k:int=9, # frames per video
                size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
-               fmt:str='bgr24' # pixel format of the frames: 'bgr24' (OpenCV's order) or 'rgb24'
+               fmt:str='bgr24', # pixel format of the frames: 'bgr24' (OpenCV's order) or 'rgb24'
+               time_limit:float=600, # give up on the file after this many seconds
+               max_pixels:int=MAX_PIXELS # refuse frames larger than this (header or stream): bounds memory
               )->tuple[dict, list]:
     "Decode `k` evenly spaced frames of `path` exactly, in one sequential pass, in memory: (its manifest row, with the `fps`, and the frames in index order)."
     path, wh = Path(path), _parse_size(size)
@@ -162,13 +190,14 @@ def read_video(path, # a video file
                header_frames=0, k=k, quality=0, size='' if wh is None else f'{wh[0]}x{wh[1]}')
     kw = {} if wh is None else dict(width=wh[0], height=wh[1], interpolation='AREA')
     convert = lambda f: f.to_ndarray(format=fmt, **kw)
+    lim = Limits(max_pixels, time_limit)
     try:
         if not path.exists(): raise QVError('file not found')
         if path.stat().st_size == 0: raise QVError('zero-byte file')
-        c, s = _open(path, threads=False)
+        c, s = _open(path, False, lim)
         with c: row['header_frames'], row['fps'] = (hdr := max(int(s.frames or 0), 0)), float(s.average_rate or s.guessed_rate or 0)
-        hint = hdr or _count_packets(path)
-        n, keep, notes = _exact(path, k, convert, hint, 'header says' if hdr else 'packet count')
+        hint = hdr or _count_packets(path, lim)
+        n, keep, notes = _exact(path, k, convert, hint, 'header says' if hdr else 'packet count', lim)
         if n == 0: raise QVError('unreadable: no frame could be decoded' + (f' ({notes[0]})' if notes else ''))
         idx = frame_indices(n, k)
         if any(i not in keep for i in idx): raise QVError('unreadable: decoding is not repeatable (two passes disagree)')
@@ -177,6 +206,7 @@ def read_video(path, # a video file
                    sharpness=' '.join(f'{sharp[i]:.1f}' for i in idx), note='; '.join(notes))
         return row, [keep[i] for i in idx]
     except QVError as e: row['error'] = str(e)
+    except MemoryError: row['error'] = 'out of memory: the file needs more than the memory limit of a worker (max_memory)'
     except Exception as e: row['error'] = f'unreadable: {type(e).__name__}: {e}'
     return row, []
 
@@ -186,16 +216,20 @@ def extract_video(path, # a video file
                   k:int=9, # frames per video
                   quality:int=95, # JPEG quality, 1-100
                   size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
+                  time_limit:float=600, # give up on the file after this many seconds
+                  max_pixels:int=MAX_PIXELS # refuse frames larger than this (header or stream): bounds memory
                  )->dict:
     "Extract `k` evenly spaced frames of `path` exactly (`read_video`) as JPEGs; return its manifest row."
-    row, frames = read_video(path, k, size)
+    row, frames = read_video(path, k, size, time_limit=time_limit, max_pixels=max_pixels)
     row['quality'] = quality
     if row['status'] == 'error': return row
-    d, idx = Path(out_dir)/Path(path).stem, [int(i) for i in row['indices'].split()]
+    idx = [int(i) for i in row['indices'].split()]
     try:
+        d = child_path(out_dir, Path(path).stem, str(path), 'video stem')
         _clean_dir(d, {f'{i:06d}.jpg' for i in idx})
         for i, f in dict(zip(idx, frames)).items(): _write_jpg(d/f'{i:06d}.jpg', f, quality)
     except OSError as e: row.update(status='error', error=f'cannot write frames: {e}')
+    except QVError as e: row.update(status='error', error=str(e))
     return row
 
 # %% ../nbs/03_frames.ipynb #bf450222
@@ -204,9 +238,13 @@ def read_manifest(out # the extraction output folder (or the manifest.csv itself
     "The manifest of an extraction: one row per video (empty when there is none yet)."
     p = Path(out); p = p if p.suffix == '.csv' else p/'manifest.csv'
     if not p.exists(): return pd.DataFrame(columns=COLUMNS)
-    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    try: df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding='utf-8')
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise QVError(f'{p}: not a readable manifest ({(str(e).strip().splitlines() or [""])[0][:120]}); delete it to extract again') from None
+    if 'video' not in df: raise QVError(f'{p}: no video column; delete it to extract again')
+    for v in df.video: check_name(v, str(p)); check_name(Path(v).stem, str(p), 'video stem')   # names become folders
     for c in ['n_frames', 'header_frames', 'k', 'quality']:
-        if c in df: df[c] = pd.to_numeric(df[c], errors='coerce').fillna(0).astype(int)
+        if c in df: df[c] = pd.to_numeric(df[c], errors='coerce').fillna(0).clip(-2**62, 2**62).astype(int)
     return df
 
 def _write_manifest(out:Path, rows:dict):
@@ -224,14 +262,15 @@ def video_frames(out, # the extraction output folder
     if not len(r): raise QVError(f'{video} is not in {out/"manifest.csv"}')
     r = r.iloc[0]
     if r.status == 'error': raise QVError(f'{r.video} has no frames: {r.error}')
-    return [out/Path(r.video).stem/f'{int(i):06d}.jpg' for i in r.indices.split()]
+    d = child_path(out, Path(r.video).stem, str(out/'manifest.csv'), 'video stem')
+    return [d/f'{int(i):06d}.jpg' for i in r.indices.split()]
 
 # %% ../nbs/03_frames.ipynb #5d95ec6e
 def _done(r:dict|None, out:Path, k, quality, size)->bool:
     "Is the video of manifest row `r` already extracted with these settings, all its JPEGs present?"
     if r is None or r.get('status') not in ('ok', 'short'): return False
     if (int(r['k']), int(r['quality']), str(r['size'])) != (k, quality, size): return False
-    d = out/Path(r['video']).stem
+    d = child_path(out, Path(r['video']).stem, str(out/'manifest.csv'), 'video stem')
     return all((d/f'{int(i):06d}.jpg').exists() for i in str(r['indices']).split())
 
 def _summary(df:pd.DataFrame, skipped:int)->str:
@@ -242,26 +281,43 @@ def _summary(df:pd.DataFrame, skipped:int)->str:
     lines += [f'  note   {r.video}: {r.note}' for r in df[(df.status != 'error') & (df.note != '')].itertuples()]
     return '\n'.join(lines)
 
-def _results(todo:list, workers:int, *args):
+def _worker_init(max_memory:float|None):
+    "A worker process may use at most `max_memory` GiB of address space: an allocation beyond fails, the video is reported."
+    if max_memory:
+        import resource
+        b = int(max_memory * 2**30); resource.setrlimit(resource.RLIMIT_AS, (b, b))
+
+def _guarded(p, out, k, quality, wh, time_limit, max_pixels):
+    "`extract_video` in a worker, which exits when it is stuck past twice the time limit (a hang inside the decoder)."
+    import faulthandler
+    with open(os.devnull, 'w') as null:
+        faulthandler.dump_traceback_later(2*time_limit + 10, exit=True, file=null)
+        try: return extract_video(p, out, k, quality, wh, time_limit, max_pixels)
+        finally: faulthandler.cancel_dump_traceback_later()
+
+def _results(todo:list, workers:int, max_memory:float|None, *args):
     "Manifest rows of `extract_video(p, *args)` for `p` in `todo`, in completion order, over `workers` processes."
     if workers <= 1 or len(todo) <= 1:
         yield from (extract_video(p, *args) for p in todo); return
     from qvpipe_nb import frames  # the importable definition: child processes cannot unpickle a notebook's functions
     broken = []
-    with ProcessPoolExecutor(min(workers, len(todo))) as ex:
-        futs = {ex.submit(frames.extract_video, p, *args): p for p in todo}
+    with ProcessPoolExecutor(min(workers, len(todo)), initializer=frames._worker_init, initargs=(max_memory,)) as ex:
+        futs = {ex.submit(frames._guarded, p, *args): p for p in todo}
         try:
             for f in as_completed(futs):
                 try: yield f.result()
                 except BrokenProcessPool: broken.append(futs[f])
         finally:
             for f in futs: f.cancel()
-    for p in broken:  # a worker died (a crash in the decoder): redo those videos one per process, to find the culprit
-        with ProcessPoolExecutor(1) as ex:
-            try: yield ex.submit(frames.extract_video, p, *args).result()
-            except BrokenProcessPool: yield dict(dict.fromkeys(COLUMNS, ''), video=p.name, status='error', n_frames=0, header_frames=0,
-                                                 k=args[1], quality=args[2], size='' if args[3] is None else '%dx%d' % args[3],
-                                                 error='unreadable: the decoder crashed on this file')
+    for p in broken:  # a worker died (a crash or hang in the decoder): redo those videos one per process, to find the culprit
+        with ProcessPoolExecutor(1, initializer=frames._worker_init, initargs=(max_memory,)) as ex:
+            t0 = time.monotonic()
+            try: yield ex.submit(frames._guarded, p, *args).result()
+            except BrokenProcessPool:
+                why = (f'time limit: the decoder hung for {time.monotonic()-t0:.0f} s and was stopped' if time.monotonic() - t0 >= 2*args[4] + 10
+                       else 'unreadable: the decoder crashed on this file')
+                yield dict(dict.fromkeys(COLUMNS, ''), video=p.name, status='error', n_frames=0, header_frames=0,
+                           k=args[1], quality=args[2], size='' if args[3] is None else '%dx%d' % args[3], error=why)
 
 def extract_all(videos, # a folder of videos, or a list of video paths
                 out, # output folder: one subfolder of JPEGs per video, and manifest.csv
@@ -272,6 +328,9 @@ def extract_all(videos, # a folder of videos, or a list of video paths
                 strict:bool=False, # raise `QVError` at the end if any video failed
                 progress:bool=True, # show a progress bar
                 quiet:bool=False, # do not print the summary
+                time_limit:float=600, # seconds one video may take; a worker stuck past twice that is stopped
+                max_pixels:int=MAX_PIXELS, # refuse videos whose frames are larger (bounds memory)
+                max_memory:float|None=8, # GiB of address space per worker process (None: no limit)
                )->pd.DataFrame:
     "Extract `k` frames from every video in parallel, resumably; return the manifest rows of `videos`."
     if not 1 <= int(k) <= 10_000: raise QVError(f'k must be between 1 and 10000; got {k}')
@@ -297,7 +356,7 @@ def extract_all(videos, # a folder of videos, or a list of video paths
                                       + ('' if seen[p.stem] in {q.name for q in paths} else f" (or remove {seen[p.stem]}'s row from the manifest)"))
             clash += 1
         elif not _done(rows.get(p.name), out, k, quality, size): todo.append(p)
-    it = _results(todo, workers or default_workers(), out, k, quality, wh)
+    it = _results(todo, workers or default_workers(), max_memory, out, k, quality, wh, time_limit, max_pixels)
     if progress and todo:
         from qvpipe_nb.progress import qv_progress   # a live bar, or a line every 10 % in a log file
         it = qv_progress(it, total=len(todo), label='extract')

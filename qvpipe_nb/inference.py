@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_inference.ipynb #41d327af
 from __future__ import annotations
-import json, math, pickle, sys, time
+import json, math, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
@@ -30,22 +30,19 @@ def load_checkpoint(path, # a `best.pth` written by qvpipe_train
                     build=None # `build(meta) -> nn.Module` (default: `models.qv_model` from the metadata)
                    )->tuple[torch.nn.Module, dict]:
     "The model of a checkpoint in eval mode, on the CPU, and its metadata; refuses files that are not checkpoints of our 17 classes."
-    path = need_path(path, 'checkpoint')
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:       # an older torch save with other types: our own trainer wrote it
-        try: ck = torch.load(path, map_location='cpu', weights_only=False)
-        except Exception as e: raise QVError(f'{path}: not a readable checkpoint ({type(e).__name__}: {e})') from None
-    except Exception as e: raise QVError(f'{path}: not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})') from None
+    ck = load_pth(path)                  # never runs code from the file
     if not (isinstance(ck, dict) and isinstance(ck.get('model'), dict) and isinstance(ck.get('meta'), dict)):
         raise QVError(f'{path}: not a qvpipe_train checkpoint (expected a dict with "model" weights and "meta")')
     meta = ck['meta']
     miss = [k for k in META_KEYS if k not in meta]
     if miss: raise QVError(f'{path}: checkpoint metadata lacks {miss}')
+    if not isinstance(meta['classes'], (list, tuple)): raise QVError(f'{path}: checkpoint metadata "classes" is {brief(meta["classes"])}, not a list of class codes')
     if list(meta['classes']) != CLASSES:
-        raise QVError(f'{path}: the model was trained on classes {" ".join(map(str, meta["classes"]))}, '
+        raise QVError(f'{path}: the model was trained on classes {" ".join(map(str, meta["classes"]))[:200]}, '
                       f'not the 17 QV-Pipe classes in official order ({" ".join(CLASSES)}); its outputs cannot be used')
     if meta['kind'] not in ('superimage', 'frame'): raise QVError(f'{path}: unknown input kind {meta["kind"]!r}')
-    model = (build or _build)(meta)
+    try: model = (build or _build)(meta)
+    except (RuntimeError, KeyError, TypeError, ValueError) as e: raise QVError(f'{path}: cannot build the model its metadata describes (arch {brief(meta["arch"])}: {type(e).__name__}: {str(e)[:100]})') from None
     try: model.load_state_dict(ck['model'])
     except RuntimeError as e: raise QVError(f'{path}: the weights do not fit a {meta["arch"]} model with head {meta.get("head")} ({str(e).splitlines()[0]})') from None
     return model.eval(), meta
@@ -165,12 +162,13 @@ def superimage_table(folder # a super-image folder (with or without index.csv)
     folder = need_path(folder, 'super-image folder', is_dir=True)
     ix, failed = folder/'index.csv', {}
     if ix.exists():
-        df = pd.read_csv(ix, dtype=str, keep_default_na=False)
+        try: df = pd.read_csv(ix, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise QVError(f'{ix}: not a readable CSV ({str(e).strip()[:100]})') from None
         if not {'video', 'image'} <= set(df.columns): raise QVError(f'{ix}: expected columns video and image, found {list(df.columns)}')
         rows = []
         for r in df.to_dict('records'):
-            img = Path(r['image']) if r['image'] else None
-            if img is not None and not img.is_absolute(): img = folder/img if (folder/img).exists() else folder/img.name
+            check_name(r['video'], str(ix))             # names stay names: no path leaves the folder
+            img = child_path(folder, r['image'], str(ix), 'image name') if r['image'] else None
             if img is None or not img.exists(): img = folder/f"{video_stem(r['video'])}.jpg"
             if r.get('status') == 'error' or not img.exists():
                 failed[_vname(r['video'])] = r.get('error') or 'no super-image'
@@ -186,6 +184,7 @@ def frame_table(folder # a frames folder of step 1 (frame sub-folders + manifest
                )->tuple[pd.DataFrame, dict]:
     "(video, image) rows, one per extracted frame, and {video: reason} for videos without frames."
     ff = frame_folders(folder)
+    for v in ff.video: check_name(v, str(Path(folder)/'manifest.csv'))
     bad = (ff.status == 'error') | (ff.n_frames == 0)
     failed = {_vname(r.video): (r.error or 'no frames') for r in ff[bad].itertuples()}
     rows = [dict(video=_vname(r.video), image=str(p)) for r in ff[~bad].itertuples() for p in list_frames(r.folder)]
