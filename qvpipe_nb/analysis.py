@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_analysis.ipynb #19c23afc
 from __future__ import annotations
-import asyncio, io
+import asyncio, html, io
 from pathlib import Path
 import numpy as np
 import ipywidgets as widgets
@@ -462,8 +462,8 @@ class ErrorBrowser(widgets.VBox):
     def _card(self, i:int):
         if i not in self._thumbs: self._thumbs[i] = thumbnail(self.data.items[i], self.thumb)
         d = self.data
-        cap = widgets.HTML(f"<div class='qv-cap'><b>{self.scores[i]:.3f}</b> · {' '.join(d.codes(i))}<br>{d.videos[i]}"
-                           + ('' if d.folds is None else f' · f{d.folds[i]}') + '</div>')
+        cap = widgets.HTML(f"<div class='qv-cap'><b>{self.scores[i]:.3f}</b> · {' '.join(d.codes(i))}<br>{html.escape(d.videos[i])}"
+                           + ('' if d.folds is None else f' · f{html.escape(str(d.folds[i]))}') + '</div>')   # names from files are text, never HTML
         kids = [widgets.Image(value=self._thumbs[i], format='jpeg', layout=widgets.Layout(width=f'{self.thumb}px')), cap]
         if self.model is not None:
             b = widgets.Button(description='CAM', tooltip='Grad-CAM saliency of this item', layout=widgets.Layout(width=f'{self.thumb}px'))
@@ -485,7 +485,7 @@ class ErrorBrowser(widgets.VBox):
         if self.model is None: raise QVError('no model: create the browser with model=... to see saliency')
         item = self.data.items[i]
         if item is None or not Path(item).is_file():
-            self.sal_html.value = f'Grad-CAM: no image for {self.data.videos[i]} ({item})'; return
+            self.sal_html.value = f'Grad-CAM: no image for {html.escape(self.data.videos[i])} ({html.escape(str(item))})'; return
         im = Image.open(item).convert('RGB')
         x = self.tfm(item)
         p = next(self.model.parameters(), None)
@@ -494,7 +494,7 @@ class ErrorBrowser(widgets.VBox):
         ov = cam_overlay(im.resize((x.shape[-1], x.shape[-2])), self.cam); ov.thumbnail((240, 240))
         buf = io.BytesIO(); ov.save(buf, 'JPEG', quality=80)
         self.sal_img.value = buf.getvalue(); self.sal_img.layout.display = None
-        self.sal_html.value = (f'Grad-CAM of <b>{self.cls.value}</b> on {self.data.videos[i]} (score {self.scores[i]:.3f})'
+        self.sal_html.value = (f'Grad-CAM of <b>{self.cls.value}</b> on {html.escape(self.data.videos[i])} (score {self.scores[i]:.3f})'
                                + ('' if self.cam.max() > 0 else '<br>no region raises this class (the map is 0)'))
 
 # %% ../nbs/13_analysis.ipynb #5d624216
