@@ -3,7 +3,9 @@
 Starts JupyterLab on 127.0.0.1 (random free port, random token) in a temporary folder, opens a small demo
 notebook that shows `qvpipe_nb.analysis.ErrorBrowser` in headless Chromium (Debian's /usr/bin/chromium through
 Playwright), runs all cells, waits until the widget is rendered, drives it (class dropdown, threshold, a
-Grad-CAM button) and saves screenshots under reports/browser/. Exit 0 on success, or with a `skipped:` message
+Grad-CAM button) and saves screenshots under reports/browser/. The videos carry hostile names
+(`<img src=x onerror="window.__qv_pwned=1">`): the page must show them as text and no handler may run. The
+HTML evaluation report of `ensemble.write_report`, built with hostile model and video names, is opened too. Exit 0 on success, or with a `skipped:` message
 when Chromium or Playwright is missing (exit 1 instead when QV_REQUIRE_BROWSER=1, as in CI); exit 1 on a real failure. The server is always stopped.
 """
 import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
@@ -16,10 +18,37 @@ CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 DEMO = [('markdown', '# Error browser (browser check)\nA synthetic prediction set and an untrained tiny model.'),
         ('code', 'import tempfile, timm\nfrom PIL import Image\nfrom qvpipe_nb.analysis import *\n'
                  "data = demo_errors(tempfile.mkdtemp(), n=80)\n"
+                 "data.videos = [f'{i}' + EVIL for i in range(len(data))]  # hostile names: shown as text, never run\n"
                  "model = timm.create_model('resnet10t', num_classes=17, pretrained=False)\ndata"),
         ('code', "b = ErrorBrowser(data, page_size=6, thumb=80, model=model, tfm=lambda p: image_tensor(Image.open(p), 96))\nb")]
 
+EVIL = '<img src=x onerror="window.__qv_pwned=1">.mp4'
+DEMO[1] = (DEMO[1][0], f'EVIL = {EVIL!r}\n' + DEMO[1][1])
+
 class Failure(Exception): pass
+
+def check_escaped(page, where:str):
+    "The hostile names show as text, and their handler never ran."
+    page.wait_for_timeout(300)
+    if page.evaluate('() => window.__qv_pwned !== undefined'): raise Failure(f'{where}: a file name ran as HTML (window.__qv_pwned is set)')
+    if page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length"): raise Failure(f'{where}: a file name became an <img> element')
+    if not page.evaluate("t => document.body.innerText.includes(t)", '<img src=x onerror='): raise Failure(f'{where}: the hostile name is not shown as text')
+    print(f'{where}: hostile file names shown as text, no script ran')
+
+def write_report_page(d:Path)->Path:
+    "An evaluation report whose model and video names are hostile."
+    import numpy as np, pandas as pd
+    from qvpipe_nb.core import CLASSES
+    from qvpipe_nb.ensemble import write_report
+    rng = np.random.default_rng(0); n = 40
+    vids = [f'{i}{EVIL}' for i in range(n)]
+    y = np.zeros((n, len(CLASSES)), int); y[np.arange(n), rng.integers(0, len(CLASSES), n)] = 1
+    oof = pd.DataFrame(np.clip(y*0.6 + rng.random(y.shape)*0.5, 0, 1), columns=CLASSES); oof.insert(0, 'video', vids); oof.insert(1, 'fold', np.arange(n) % 2)
+    lab = pd.DataFrame(y, columns=CLASSES); lab.insert(0, 'video', vids)
+    test = oof[oof.index < n - 3]
+    write_report(d, {EVIL: oof}, lab, test={EVIL: test}, test_labels=lab, fill=0.0, title='Report ' + EVIL)
+    return d/'report.html'
+
 
 def skip(msg):
     "Skip, or fail where a browser is required (CI sets QV_REQUIRE_BROWSER=1)."
@@ -121,6 +150,7 @@ def check(page, shots:Path, timeout_ms:int):
                                arg=f'qv-{name}', timeout=timeout_ms)
         page.locator(f'img.qv-{name}').screenshot(path=str(shots/f'analysis_{name}.png'))
     print('co-occurrence and folds tabs rendered')
+    check_escaped(page, 'error browser')
     if stats() == s0: raise Failure('the stats did not change after changing class and threshold')
 
 def main():
@@ -147,6 +177,9 @@ def main():
         with sync_playwright() as pw:
             br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
             try:
+                rp = br.new_page()
+                rp.goto(write_report_page(tmp/'report').as_uri(), timeout=a.timeout*1000)
+                check_escaped(rp, 'report page'); rp.screenshot(path=str(shots/'report.png'), full_page=False); rp.close()
                 page = br.new_page(viewport=dict(width=1400, height=1700))
                 page.goto(f'http://127.0.0.1:{port}/lab/tree/analysis_demo.ipynb?token={token}', timeout=a.timeout*1000)
                 try: check(page, shots, a.timeout*1000)
