@@ -27,7 +27,7 @@ from .callback.ema import EMACallback
 
 # %% auto #0
 __all__ = ['HEADS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'qv_model', 'qv_splitter', 'LogProgressCallback',
-           'log_progress', 'qv_loss', 'qv_learner']
+           'log_progress', 'qv_loss', 'qv_learner', 'save_checkpoint']
 
 # %% ../nbs/09_models.ipynb #7759b6b3
 class MLDecoder(nn.Module):
@@ -196,3 +196,20 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
     if not interactive(): log_progress(learn)   # a log file gets one line per epoch, not a redrawn bar
     learn.qv_config = dict(arch=arch, head=head, n_out=n_out, embed_dim=embed_dim, drop_rate=drop_rate)
     return learn
+
+# %% ../nbs/09_models.ipynb #b2c0e5a2
+def save_checkpoint(learn:Learner, # a learner from `qv_learner`
+                    file, # destination, e.g. 'runs/mine/fold0/best.pth' (written atomically)
+                    size, # the input size it was trained at: a side, or [height, width]
+                    kind:str='superimage', # 'superimage' or 'frame'
+                    grid:str='3x3', # the super-images' grid
+                    **meta # more metadata to record (e.g. `fold`, `name`)
+                   )->Path:
+    "Save the weights of `learn` (its EMA weights if any) and the metadata `qvpipe_predict` needs to rebuild the model."
+    from fastai.torch_core import get_model
+    m = getattr(learn, 'ema_model', None)
+    m = get_model(learn.model) if m is None else m
+    w = {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
+    info = dict(**learn.qv_config, classes=CLASSES, kind=kind, size=list(size) if isinstance(size, (tuple, list)) else size,
+                grid=grid, aggregate='mean', **meta)
+    return atomic_save(file, lambda p: torch.save(dict(model=w, meta=info), p))
