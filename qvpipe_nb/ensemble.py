@@ -47,7 +47,9 @@ def read_preds(path # a prediction CSV (video, fold, 17 class columns)
     try: df = pd.read_csv(path, dtype={'video': str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise QVError(f'{path}: not a readable CSV ({str(e).strip().splitlines()[0]})') from None
-    return check_preds(df, str(path))
+    df = check_preds(df, str(path))
+    for v in df.video.unique(): check_name(v, str(path))     # names stay names: they become report text and submission keys
+    return df
 
 # %% ../nbs/12_ensemble.ipynb #8c1e8df0
 def fold_mean(df:pd.DataFrame # predictions with one row per video and fold
@@ -252,6 +254,7 @@ def run_labels(run # a run folder of qvpipe_train
     df = pd.read_csv(p, dtype={'video': str})
     miss = [c for c in ['video', *CLASSES] if c not in df.columns]
     if miss: raise QVError(f'{p}: missing column(s) {miss}; give the labels with --oof_labels')
+    for v in df.video: check_name(v, str(p))
     return df[['video', *CLASSES]].drop_duplicates('video').reset_index(drop=True)
 
 def read_labels(path # an official label JSON, or a CSV with video and 17 class columns (a folds CSV)
@@ -262,6 +265,7 @@ def read_labels(path # an official label JSON, or a CSV with video and 17 class 
         df = pd.read_csv(path, dtype={'video': str})
         miss = [c for c in ['video', *CLASSES] if c not in df.columns]
         if miss: raise QVError(f'{path}: missing column(s) {miss}')
+        for v in df.video: check_name(v, str(path))
         return df[['video', *CLASSES]].drop_duplicates('video').reset_index(drop=True)
     lab = load_labels(path)
     df = pd.DataFrame(labels2matrix(lab), columns=CLASSES); df.insert(0, 'video', list(lab))
@@ -304,9 +308,13 @@ def ensemble(preds:dict, # model name -> predictions to blend (video, fold, 17 c
     return zc_rule(blend(preds, w), t, zc_factor), info
 
 # %% ../nbs/12_ensemble.ipynb #144c1e45
+def _md_text(v)->str:
+    "Text for Markdown: HTML escaped (Markdown viewers render inline HTML), table bars and line breaks neutralised."
+    return html.escape(str(v)).replace('|', '\\|').replace('\n', ' ')
+
 def _md_table(df:pd.DataFrame)->str:
-    cols = [str(c) for c in df.columns]
-    rows = [['' if (isinstance(v, float) and math.isnan(v)) else (f'{v:.4f}' if isinstance(v, float) else str(v)) for v in r] for r in df.itertuples(index=False)]
+    cols = [_md_text(c) for c in df.columns]
+    rows = [['' if (isinstance(v, float) and math.isnan(v)) else (f'{v:.4f}' if isinstance(v, float) else _md_text(v)) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(r) + ' |' for r in rows])
 
 def _html_table(df:pd.DataFrame)->str:
@@ -317,12 +325,12 @@ def _html_table(df:pd.DataFrame)->str:
 
 def _render(blocks:list, title:str)->tuple[str, str]:
     "Markdown and HTML of blocks: ('h', text), ('p', text), ('table', df), ('img', file, caption)."
-    md, ht = [f'# {title}'], [f'<h1>{html.escape(title)}</h1>']
+    md, ht = [f'# {_md_text(title)}'], [f'<h1>{html.escape(title)}</h1>']
     for b in blocks:
-        if b[0] == 'h': md.append(f'## {b[1]}'); ht.append(f'<h2>{html.escape(b[1])}</h2>')
-        elif b[0] == 'p': md.append(b[1]); ht.append(f'<p>{html.escape(b[1])}</p>')
+        if b[0] == 'h': md.append(f'## {_md_text(b[1])}'); ht.append(f'<h2>{html.escape(b[1])}</h2>')
+        elif b[0] == 'p': md.append(_md_text(b[1])); ht.append(f'<p>{html.escape(b[1])}</p>')
         elif b[0] == 'table': md.append(_md_table(b[1])); ht.append(_html_table(b[1]))
-        elif b[0] == 'img': md.append(f'![{b[2]}]({b[1]})'); ht.append(f'<figure><img src="{html.escape(b[1])}" alt="{html.escape(b[2])}"><figcaption>{html.escape(b[2])}</figcaption></figure>')
+        elif b[0] == 'img': md.append(f'![{_md_text(b[2])}]({b[1]})'); ht.append(f'<figure><img src="{html.escape(b[1])}" alt="{html.escape(b[2])}"><figcaption>{html.escape(b[2])}</figcaption></figure>')
     style = 'body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}img{max-width:100%}'
     return '\n\n'.join(md) + '\n', f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>\n' + '\n'.join(ht) + '\n</body></html>\n'
 
