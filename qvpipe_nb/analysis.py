@@ -58,7 +58,7 @@ class ErrorData:
 def _items(videos, images_dir):
     if images_dir is None: return None
     d = need_path(images_dir, 'image folder', is_dir=True)
-    return [d/f'{Path(v).stem}.jpg' for v in videos]
+    return [child_path(d, f'{Path(v).stem}.jpg', str(d), 'image name') for v in videos]
 
 def _oof_files(oof)->list[Path]:
     if isinstance(oof, (str, Path)) and Path(oof).is_dir():
@@ -69,10 +69,11 @@ def _oof_files(oof)->list[Path]:
 
 def _read_oof(f:Path):
     import pandas as pd
-    try: df = pd.read_csv(f)
+    try: df = pd.read_csv(f, dtype={'video': str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise QVError(f'{f}: not a readable CSV ({e})') from None
     miss = [c for c in ['video', *CLASSES] if c not in df.columns]
     if miss: raise QVError(f'{f}: missing column(s) {miss}; expected video, fold and the 17 class codes')
+    for v in df.video: check_name(v, str(f))
     if df[CLASSES].isna().any().any(): raise QVError(f'{f}: video "{df.video[df[CLASSES].isna().any(axis=1)].iloc[0]}" has a missing score')
     return df
 
