@@ -291,7 +291,7 @@ def _guarded(p, out, k, quality, wh, time_limit, max_pixels):
     "`extract_video` in a worker, which exits when it is stuck past twice the time limit (a hang inside the decoder)."
     import faulthandler
     with open(os.devnull, 'w') as null:
-        faulthandler.dump_traceback_later(2*time_limit + 10, exit=True, file=null)
+        faulthandler.dump_traceback_later(2*time_limit + 5, exit=True, file=null)
         try: return extract_video(p, out, k, quality, wh, time_limit, max_pixels)
         finally: faulthandler.cancel_dump_traceback_later()
 
@@ -314,7 +314,7 @@ def _results(todo:list, workers:int, max_memory:float|None, *args):
             t0 = time.monotonic()
             try: yield ex.submit(frames._guarded, p, *args).result()
             except BrokenProcessPool:
-                why = (f'time limit: the decoder hung for {time.monotonic()-t0:.0f} s and was stopped' if time.monotonic() - t0 >= 2*args[4] + 10
+                why = (f'time limit: the decoder hung for {time.monotonic()-t0:.0f} s and was stopped' if time.monotonic() - t0 >= 2*args[4] + 5
                        else 'unreadable: the decoder crashed on this file')
                 yield dict(dict.fromkeys(COLUMNS, ''), video=p.name, status='error', n_frames=0, header_frames=0,
                            k=args[1], quality=args[2], size='' if args[3] is None else '%dx%d' % args[3], error=why)
