@@ -63,7 +63,7 @@ class MLDecoder(nn.Module):
 
     def forward(self, x:torch.Tensor)->torch.Tensor:
         mem = F.relu(self.proj(self.tokens(x)))                     # (B, N, E)
-        q = self.norm1(self.queries.to(mem.dtype)).expand(len(mem), -1, -1)
+        q = self.norm1(self.queries.to(mem.dtype)).expand(mem.shape[0], -1, -1)   # shape, not len(): a dynamic batch in ONNX
         q = self.norm2(q + self.drop1(self.attn(q, mem, mem, need_weights=False)[0]))
         q = self.norm3(q + self.drop2(self.ff(q)))                  # (B, K, E)
         return (q * self.fc_w.to(q.dtype)).sum(-1) + self.fc_b.to(q.dtype)
