@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #d26a8159
 from __future__ import annotations
-import json, os, platform, re, sys, time, dataclasses
+import json, os, platform, re, sys, time, warnings, dataclasses
 from dataclasses import dataclass, field, fields, asdict
 from contextlib import nullcontext
 from copy import deepcopy
@@ -57,10 +57,13 @@ class TrainConfig:
     num_workers:int = 0               # DataLoader worker processes
     seed:int = 42                     # random seed (fold F uses seed + F)
     aggregate:str = 'mean'            # frame -> video probabilities: 'mean' or 'max' (kind frame)
+    track:str|None = None             # experiment tracker: None (off) or 'mlflow'
+    tracking_uri:str|None = None      # MLflow store (None: $MLFLOW_TRACKING_URI, else SQLite in mlruns/ beside `runs`)
+    experiment:str = 'qvpipe'         # MLflow experiment of the run
 
 # %% ../nbs/10_train.ipynb #b4dc45d8
 _CHOICES = dict(kind=('superimage', 'frame'), head=('linear', 'mldecoder'), loss=('asl', 'bce', 'cbfocal'),
-                precision=(None, 'bf16', 'fp16'), aggregate=('mean', 'max'))
+                precision=(None, 'bf16', 'fp16'), aggregate=('mean', 'max'), track=(None, 'mlflow'))
 
 def _check(name, v, typ, src):
     t = typ.replace(' ', '')
@@ -209,7 +212,7 @@ def _video_probs(items, probs, fold, agg):
     df = df.groupby('video', sort=False).agg(agg).reset_index()
     df.insert(1, 'fold', fold); return df
 
-_SAME_RUN = ('folds', 'num_workers')  # keys that may differ between runs of one fold
+_SAME_RUN = ('folds', 'num_workers', 'track', 'tracking_uri', 'experiment')  # keys that may differ between runs of one fold
 
 def _changed(path, cfg):
     "Keys whose values in the config saved at `path` differ from `cfg` (all keys when it cannot be read)."
@@ -217,6 +220,28 @@ def _changed(path, cfg):
     except (OSError, yaml.YAMLError): return ['config.yaml unreadable']
     new = asdict(cfg)
     return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
+
+def _tracker(cfg, fold, run, resume, log):
+    "The MLflow callback of a fold when `cfg.track` is 'mlflow' (imported only then), else None."
+    if cfg.track != 'mlflow' or rank_distrib(): return None
+    from qvpipe_nb.callback.track import MLflowCallback, default_tracking_uri, git_commit
+    conf = {k: v for k, v in asdict(cfg).items() if k not in _SAME_RUN}
+    return MLflowCallback(cfg.experiment, cfg.name, conf, fold=fold, uri=default_tracking_uri(cfg.runs, cfg.tracking_uri),
+                          params=dict(versions=_versions(), git_commit=git_commit()), run_dir=run, resume=resume,
+                          backfill=log, end_on_fit=False)
+
+def _track_end(trk, cfg, run, items, done, aps):
+    "Log a finished fold (OOF mAP, per-class AP, files) and, on its config's run, the OOF mAP of the folds done so far."
+    trk.log_metrics(dict(oof_map=done['oof_map'], chance_map=done['chance_map'], best_map=done['best_map'], best_epoch=done['best_epoch'],
+                         train_seconds=done['seconds'], **{f'AP_{c}': a for c, a in zip(CLASSES, aps)}), step=done['epochs'])
+    trk.set_tags({'qvpipe.checkpoint': (run/'best.pth').resolve(), 'qvpipe.run_dir': run.resolve()})
+    trk.log_artifacts([run/f for f in ('oof.csv', 'log.csv', 'config.yaml', 'done.json', 'versions.json')])
+    fs = [f for f in sorted(run.parent.glob('fold*/oof.csv')) if (f.parent/'done.json').exists() and not _changed(f.parent/'config.yaml', cfg)]
+    oof = pd.concat([pd.read_csv(f) for f in fs], ignore_index=True).drop_duplicates('video')
+    y = items.groupby('video')[CLASSES].first().loc[oof.video].values
+    m, aps = mean_ap(oof[CLASSES].values, y)
+    trk.log_parent(dict(oof_map=m, folds_done=len(fs), **{f'AP_{c}': a for c, a in zip(CLASSES, aps)}), step=len(fs))
+    trk.end()
 
 def train_fold(cfg:TrainConfig, # the run's config
                fold:int, # the validation fold
@@ -233,7 +258,7 @@ def train_fold(cfg:TrainConfig, # the run's config
         print(f'fold {fold}: the config changed since it was trained ({", ".join(changed)}); retraining')
         resume = False
     if not resume and not rank_distrib():
-        for f in ['best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json']: (run/f).unlink(missing_ok=True)
+        for f in ['best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json', 'mlflow.json']: (run/f).unlink(missing_ok=True)
     run.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed + fold)
     items = fold_items(cfg) if items is None else items
@@ -258,6 +283,8 @@ def train_fold(cfg:TrainConfig, # the run's config
             learn.ema_model, learn.ema_steps = ema.requires_grad_(False).eval(), st['ema_steps']
         start, cb = st['epoch'] + 1, RunLogger(run, meta, best=st['best'], log=st['log'], start=st['epoch'] + 1)
         print(f'fold {fold}: resuming after epoch {st["epoch"]} (best mAP {st["best"]:.4f})')
+    trk = _tracker(cfg, fold, run, start > 0, cb.log)
+    if trk: trk.start()
     t0 = time.time()
     if start < cfg.epochs:
         if num_distrib() > 1:
@@ -268,7 +295,11 @@ def train_fold(cfg:TrainConfig, # the run's config
             m = get_model(learn.model)
             if not hasattr(m, 'device'): m.device = next(m.parameters()).device  # fastai's DistributedTrainer reads it
         ctx = learn.distrib_ctx(sync_bn=torch.cuda.is_available()) if num_distrib() > 1 else nullcontext()
-        with ctx: learn.fit_one_cycle(cfg.epochs, cfg.lr, wd=cfg.wd, pct_start=cfg.pct_start, cbs=[cb, *(cbs or [])], start_epoch=start)
+        try:
+            with ctx: learn.fit_one_cycle(cfg.epochs, cfg.lr, wd=cfg.wd, pct_start=cfg.pct_start, cbs=[cb, *([trk] if trk else []), *(cbs or [])], start_epoch=start)
+        except BaseException as e:
+            if trk: trk.end('KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
+            raise
     if num_distrib() > 1:  # out-of-fold predictions: the main process alone, no more gathering
         import torch.distributed as dist
         if dist.is_initialized(): dist.barrier()
@@ -283,10 +314,13 @@ def train_fold(cfg:TrainConfig, # the run's config
     oof = _video_probs(vi, probs.float().numpy(), fold, cfg.aggregate)
     with atomic_write(run/'oof.csv') as f: oof.to_csv(f, index=False, float_format='%.6f')
     y = vi.groupby('video', sort=False)[CLASSES].first().loc[oof.video].values
-    m, chance = mean_ap(oof[CLASSES].values, y)[0], chance_map(tr.groupby('video')[CLASSES].first().values, y)
+    (m, aps), chance = mean_ap(oof[CLASSES].values, y), chance_map(tr.groupby('video')[CLASSES].first().values, y)
     done = dict(fold=fold, best_epoch=best['meta']['epoch'], best_map=best['meta']['mAP'], oof_map=m, chance_map=chance,
                 steps=cb.steps, epochs=cfg.epochs, n_train=int(tr.video.nunique()), n_valid=len(oof), seconds=round(time.time()-t0, 1))
     with atomic_write(run/'done.json') as f: json.dump(done, f, indent=1)
+    if trk:
+        try: _track_end(trk, cfg, run, items, done, aps)
+        except Exception as e: warnings.warn(f'MLflow: the results of fold {fold} were not logged ({type(e).__name__}: {e}); the run folder has them', UserWarning)
     print(f'fold {fold}: valid mAP {m*100:.2f} (class-prior chance {chance*100:.2f}), best epoch {done["best_epoch"]}, {run}')
     return run
 
