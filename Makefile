@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.qvpipe-installed
 FLAGS ?=
 
-.PHONY: install test demo export bench docs browser-check browser-deps help
+.PHONY: install test demo export bench docs browser-check triage-check browser-deps help
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on a synthetic data set"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make docs   - build the docs site (Quarto if present, else a static HTML build) and check it"
 	@echo "make browser-check - open the error-analysis widget in JupyterLab in headless Chromium"
+	@echo "make triage-check  - open the triage page of qvpipe_infer in headless Chromium"
 
 install: $(STAMP)
 
@@ -47,3 +48,6 @@ docs: install browser-deps
 
 browser-check: install browser-deps
 	$(BIN)/python tools/browser_check.py
+
+triage-check: install browser-deps
+	$(BIN)/python tools/triage_check.py

@@ -228,7 +228,7 @@ def evidence_frames(e:np.ndarray, # evidence of one class per frame position (k,
 @patch
 def decide(self:Predictor, P:np.ndarray # blended probabilities (n, 17)
           )->tuple[np.ndarray, list|None]:
-    "Scores after the blend's ZC rule, and the predicted labels (class codes) per video; labels None without thresholds."
+    "Scores after the blend's ZC rule, and the predicted labels (class codes, most severe first) per video; labels None without thresholds."
     from qvpipe_nb.ensemble import zc_rule
     b = self.blend
     df = zc_rule(pd.DataFrame(P, columns=CLASSES), b['zc_t'], b['zc_factor'])
@@ -238,7 +238,7 @@ def decide(self:Predictor, P:np.ndarray # blended probabilities (n, 17)
     out = []
     for s in S:
         d = [c for c, v, t in zip(CLASSES[1:], s[1:], th[1:]) if v >= t]
-        out.append(d or ['ZC'])
+        out.append(sorted(d, key=SEVERITY.index) or ['ZC'])
     return S, out
 
 # %% ../nbs/13a_infer.ipynb #6d7d8627
@@ -407,8 +407,8 @@ def triage_html(rows:list, # video records from `infer`
             labs = ' '.join(f'<span class="lab" style="border-color:{_COLOURS[n % 5]}" title="{e(NAMES[c])}">{e(c)} {s[c]:.2f}</span>'
                             for n, c in enumerate(show))
             if r['labels'] is None: labs = 'top scores (no thresholds): ' + labs
-        where = '<br>'.join(f'<b>{e(c)}</b> ' + ', '.join(f"{e(f['time'])} <small>#{f['frame']}</small>" for f in fs)
-                            for c, fs in r['evidence'].items())
+        where = '<br>'.join(f'<b style="color:{_COLOURS[n % 5]}">{e(c)}</b> ' + ', '.join(f"{e(f['time'])} <small>#{f['frame']}</small>" for f in fs)
+                            for n, (c, fs) in enumerate(r['evidence'].items()))
         note = f'<br><small>{e(r["reason"])}</small>' if r['reason'] and r['scores'] is not None else ''
         trs.append(f'<tr><td>{i + 1}</td><td>{img}</td><td class="v">{e(r["video"])}{note}</td><td>{labs}</td><td>{where}</td></tr>')
     table = (f'<p>{len(rows)} videos: {nd} with a predicted defect, {nf} failed. Most severe first; outlined cells show '

@@ -1,0 +1,84 @@
+"""Real-browser check of the triage page that `qvpipe_infer` writes.
+
+Renders a small synthetic set (two broken files and a video whose name is HTML with a script handler), triages it
+with a tiny untrained run (random weights: the page, not the model, is under test) and a blend with thresholds,
+then opens OUT/report.html in headless Chromium (Debian's /usr/bin/chromium through Playwright). It checks that
+the page loads, that every row is there, that every thumbnail decodes (no broken image), that the hostile name
+shows as text and its handler never ran, and saves a screenshot under reports/triage/. Exit 0 on success; a
+missing browser skips (exit 0), or fails when QV_REQUIRE_BROWSER=1 (as in CI); exit 1 on a real failure.
+"""
+import argparse, json, os, shutil, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+               '--disable-background-networking', '--disable-component-update', '--disable-sync']
+HOSTILE = '<img src=x onerror="window.__qv_pwned=1">.mp4'
+
+def skip(msg):
+    "Skip, or fail where a browser is required (CI sets QV_REQUIRE_BROWSER=1)."
+    if os.environ.get('QV_REQUIRE_BROWSER') == '1': print(f'triage-check FAILED: {msg} (QV_REQUIRE_BROWSER=1)'); sys.exit(1)
+    print(f'triage-check skipped: {msg}'); sys.exit(0)
+
+def make_triage(d:Path)->Path:
+    "A triaged small set in `d`/out; returns the report page."
+    import torch
+    from qvpipe_nb.core import CLASSES, load_labels, list_videos
+    from qvpipe_nb.synth import make_synth
+    from qvpipe_nb.models import qv_model
+    from qvpipe_nb.infer import infer
+    make_synth(d/'set', n=10, seed=7, size=(64, 48), n_frames=20, bad=2, workers=1, progress=False)
+    good = sorted(load_labels(d/'set'/'labels.json'))
+    shutil.copy(d/'set'/'videos'/good[0], d/'set'/'videos'/HOSTILE)
+    for f in range(2):
+        torch.manual_seed(f); m = qv_model('test_byobnet', pretrained=False).eval()
+        meta = dict(arch='test_byobnet', head='linear', embed_dim=768, drop_rate=0.0, n_out=17, classes=CLASSES, kind='superimage',
+                    size=[144, 192], grid='3x3', aggregate='mean', fold=f, name='tiny', config=dict(name='tiny'), epoch=1, mAP=.5)
+        p = d/'runs'/'tiny'/f'fold{f}'/'best.pth'; p.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(dict(model=m.state_dict(), meta=meta), p)
+    (d/'blend.json').write_text(json.dumps(dict(weights={'tiny': 1.}, zc=dict(t=None), thresholds={c: .5 for c in CLASSES})))
+    infer(d/'set'/'videos', d/'out', [d/'runs'/'tiny'], blend=d/'blend.json', workers=1, progress=False)
+    return d/'out'/'report.html'
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--chromium', default=os.environ.get('CHROMIUM', '/usr/bin/chromium'), help='Chromium executable')
+    ap.add_argument('--out', default=str(ROOT/'reports'/'triage'), help='folder for the screenshot')
+    a = ap.parse_args()
+    chromium = a.chromium if Path(a.chromium).exists() else shutil.which('chromium')
+    if not chromium: skip(f'no Chromium at {a.chromium} or on PATH (Debian: apt-get install chromium)')
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
+    shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as td:
+        t0 = time.time(); page_file = make_triage(Path(td))
+        n_videos = 13
+        print(f'triaged {n_videos} videos in {time.time() - t0:.1f}s -> {page_file.name}')
+        with sync_playwright() as pw:
+            br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
+            pg = br.new_page(viewport=dict(width=1200, height=900))
+            errors = []
+            pg.on('pageerror', lambda e: errors.append(str(e)))
+            pg.goto(page_file.as_uri(), wait_until='load')
+            rows = pg.locator('table.triage tbody tr').count()
+            imgs = pg.evaluate("() => [...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
+            broken = [alt for ok, w, alt in imgs if not ok or w == 0]
+            pwned = pg.evaluate('() => window.__qv_pwned')
+            shown = pg.locator('td.v', has_text=HOSTILE).count()
+            failed = pg.locator('.fail').count()
+            pg.screenshot(path=str(shots/'report.png'), full_page=False)
+            br.close()
+    problems = []
+    if rows != n_videos: problems.append(f'{rows} rows, expected {n_videos}')
+    if len(imgs) != n_videos - 2: problems.append(f'{len(imgs)} thumbnails, expected {n_videos - 2} (every readable video)')
+    if broken: problems.append(f'broken images: {broken}')
+    if pwned is not None: problems.append('a script from a video name ran (window.__qv_pwned is set)')
+    if shown != 1: problems.append(f'the hostile name is shown as text {shown} times, expected once')
+    if failed != 2: problems.append(f'{failed} failed rows, expected 2')
+    if errors: problems.append(f'page errors: {errors}')
+    print(f'{rows} rows, {len(imgs)} thumbnails all decoded: {not broken}, hostile name shown as text: {shown == 1}, '
+          f'script ran: {pwned is not None}, failed rows: {failed}; screenshot {shots/"report.png"}')
+    if problems: print('triage-check FAILED: ' + '; '.join(problems)); return 1
+    print('triage-check OK'); return 0
+
+if __name__ == '__main__': sys.exit(main())
