@@ -6,7 +6,7 @@ headers claim 16384x16384, and an `stts` claiming a billion frames. Each variant
 with the exact frames (checked against a plain single-threaded decode of the same file) or be reported with
 a reason; a worker crash, a hang past the limit or an exception out of `extract_all` is a failure.
 
-    python bench/fuzz_videos.py --n 300 [--seed 0] [--workers 2] [--time-limit 10] [--json out.json]
+    python bench/fuzz_videos.py --n 300 [--seed 0] [--workers 2] [--time-limit 10] [--size 64x48] [--frames 24] [--json out.json]
 
 Prints the counts (extracted, reported, crashes, hangs, inexact), the time per file and the peak memory of a
 worker. Exit status 1 when anything failed.
@@ -87,10 +87,10 @@ def ref_frames(path:Path)->list:
             except av.FFmpegError: pass
     return out
 
-def make_variants(d:Path, n:int, seed:int=0)->dict:
+def make_variants(d:Path, n:int, seed:int=0, size=(64, 48), n_frames:int=24)->dict:
     "`n` damaged videos in `d`: {path: kind}; the first ones are the huge claims, the rest cycle through `KINDS`."
     rng = np.random.default_rng(seed)
-    fr = render_video([1, 14], seed, size=(64, 48), n_frames=24)
+    fr = render_video([1, 14], seed, size=tuple(size), n_frames=n_frames)
     src = {c: write_video(fr, d/f'src_{c}.mp4', codec=c).read_bytes() for c in ('h264', 'mp4v')}
     out = {}
     special = [('huge_dims', 'h264'), ('huge_dims', 'mp4v'), ('billion_frames', 'h264'), ('huge_mjpeg', None)]
@@ -105,10 +105,10 @@ def make_variants(d:Path, n:int, seed:int=0)->dict:
         out[p] = kind
     return out
 
-def run(n:int=300, seed:int=0, workers:int=2, time_limit:float=10, max_memory:float=2, k:int=9)->dict:
+def run(n:int=300, seed:int=0, workers:int=2, time_limit:float=10, max_memory:float=2, k:int=9, size=(64, 48), n_frames:int=24)->dict:
     "Extract `n` variants; the counts, times and peak worker memory."
     d = Path(tempfile.mkdtemp(prefix='qv-fuzz-videos-'))
-    (d/'in').mkdir(); vs = make_variants(d/'in', n, seed)
+    (d/'in').mkdir(); vs = make_variants(d/'in', n, seed, size, n_frames)
     t0 = time.time()
     try: df = extract_all(list(vs), d/'out', k=k, workers=workers, progress=False, quiet=True, time_limit=time_limit, max_memory=max_memory)
     except Exception as e: return dict(n=n, escaped=f'{type(e).__name__}: {e}')
@@ -141,8 +141,9 @@ if __name__ == '__main__':
     ap.add_argument('--n', type=int, default=300); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--time-limit', type=float, default=10)
     ap.add_argument('--max-memory', type=float, default=2); ap.add_argument('--json', default=None)
+    ap.add_argument('--size', default='64x48', help='source videos WIDTHxHEIGHT'); ap.add_argument('--frames', type=int, default=24)
     a = ap.parse_args()
-    r = run(a.n, a.seed, a.workers, a.time_limit, a.max_memory)
+    r = run(a.n, a.seed, a.workers, a.time_limit, a.max_memory, size=tuple(map(int, a.size.split('x'))), n_frames=a.frames)
     if a.json: Path(a.json).write_text(json.dumps(r, indent=1))
     if 'escaped' in r: print(f'FAILED: extract_all raised {r["escaped"]}'); sys.exit(1)
     print(f"{r['n']} damaged videos ({', '.join(f'{k} {v}' for k, v in r['kinds'].items())}): {r['extracted']} extracted "
