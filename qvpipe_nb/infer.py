@@ -444,6 +444,7 @@ def infer_cli(videos:str, # folder of videos to triage
         nf = int((df.status == 'failed').sum())
         nd = int(df.labels.map(lambda s: bool(s) and s != 'ZC').sum())
         print(f'{len(df)} videos in {time.time() - t0:.1f}s: {nd} with a predicted defect, {nf} failed' +
-              ('' if blend else ' (no --blend: scores only, no labels)'))
+              ('' if blend else ' (no --blend: scores only, no labels; qvpipe_ensemble --runs writes blend.json)'))
+        if blend and load_blend(blend)['thresholds'] is None: print(f'{blend} has no thresholds: scores only, no labels (qvpipe_ensemble --runs fits them)')
         for f in ('predictions.csv', 'evidence.json', 'submission.json', 'report.html'): print(f'  {Path(out)/f}')
         if nf: print(f'failed: ' + ', '.join(df.video[df.status == "failed"][:5]), file=sys.stderr)
