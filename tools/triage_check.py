@@ -22,20 +22,14 @@ def skip(msg):
 
 def make_triage(d:Path)->Path:
     "A triaged small set in `d`/out; returns the report page."
-    import torch
-    from qvpipe_nb.core import CLASSES, load_labels, list_videos
+    from qvpipe_nb.core import CLASSES, load_labels
     from qvpipe_nb.synth import make_synth
-    from qvpipe_nb.models import qv_model
+    from qvpipe_nb.test_utils import fake_run
     from qvpipe_nb.infer import infer
     make_synth(d/'set', n=10, seed=7, size=(64, 48), n_frames=20, bad=2, workers=1, progress=False)
     good = sorted(load_labels(d/'set'/'labels.json'))
     shutil.copy(d/'set'/'videos'/good[0], d/'set'/'videos'/HOSTILE)
-    for f in range(2):
-        torch.manual_seed(f); m = qv_model('test_byobnet', pretrained=False).eval()
-        meta = dict(arch='test_byobnet', head='linear', embed_dim=768, drop_rate=0.0, n_out=17, classes=CLASSES, kind='superimage',
-                    size=[144, 192], grid='3x3', aggregate='mean', fold=f, name='tiny', config=dict(name='tiny'), epoch=1, mAP=.5)
-        p = d/'runs'/'tiny'/f'fold{f}'/'best.pth'; p.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(model=m.state_dict(), meta=meta), p)
+    fake_run(d/'runs', 'tiny', folds=2)
     (d/'blend.json').write_text(json.dumps(dict(weights={'tiny': 1.}, zc=dict(t=None), thresholds={c: .5 for c in CLASSES})))
     infer(d/'set'/'videos', d/'out', [d/'runs'/'tiny'], blend=d/'blend.json', workers=1, progress=False)
     return d/'out'/'report.html'
