@@ -5,6 +5,7 @@
 # %% ../nbs/09_models.ipynb #8dfcdb8b
 from __future__ import annotations
 from functools import partial
+from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -26,8 +27,9 @@ from .losses import AsymmetricLoss, CBFocalLoss
 from .callback.ema import EMACallback
 
 # %% auto #0
-__all__ = ['HEADS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'qv_model', 'qv_splitter', 'LogProgressCallback',
-           'log_progress', 'qv_loss', 'qv_learner', 'save_checkpoint']
+__all__ = ['HEADS', 'IMAGENET_STATS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'load_pretrained_file', 'check_pretrained',
+           'model_stats', 'qv_model', 'qv_splitter', 'LogProgressCallback', 'log_progress', 'qv_loss', 'qv_learner',
+           'dls_stats', 'save_checkpoint']
 
 # %% ../nbs/09_models.ipynb #7759b6b3
 class MLDecoder(nn.Module):
@@ -85,10 +87,98 @@ class QVModel(nn.Module):
         return getattr(self.body, 'pretrained_cfg', {})
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.head(self.body(x))
 
+# %% ../nbs/09_models.ipynb #5450f362
+def _keys_brief(ks, n=3): return ', '.join(list(ks)[:n]) + (f' ... ({len(ks)} in all)' if len(ks) > n else '')
+
+def load_pretrained_file(body:nn.Module, # a timm backbone created with `num_classes=0`
+                         file, # a .safetensors or .pth/.bin weights file of the same architecture
+                         key:str='pretrained_file' # the setting that named `file`, for messages
+                        )->nn.Module:
+    "Load the weights in `file` into `body`, dropping the file's classifier; a file that does not fit raises naming `key`."
+    from timm.models import load_state_dict
+    arch = getattr(body, 'pretrained_cfg', {}).get('architecture', type(body).__name__)
+    p = Path(file).expanduser()
+    if not p.is_file(): raise QVError(f"{key}: no such file {str(file)!r}; give the path of a .safetensors or .pth of {arch} "
+                                      f"(e.g. model.safetensors from https://huggingface.co/timm/{arch}), or set pretrained: false")
+    try: sd = load_state_dict(str(p), weights_only=True)
+    except Exception as e: raise QVError(f"{key}: {p} is not a weights file ({type(e).__name__}: {str(e)[:120]}); "
+                                         f"give a .safetensors or .pth state dict of {arch}") from None
+    if any(k.startswith('body.') for k in sd): sd = {k[5:]: v for k, v in sd.items() if k.startswith('body.')}  # a qvpipe checkpoint
+    own = body.state_dict()
+    cls = getattr(body, 'pretrained_cfg', {}).get('classifier') or ()
+    cls = (cls,) if isinstance(cls, str) else tuple(cls)
+    missing = [k for k in own if k not in sd]
+    shapes = [f'{k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)}' for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    extra = [k for k in sd if k not in own and not any(k.startswith(c + '.') for c in cls)]
+    if missing or shapes or extra:
+        why = '; '.join(s for s in [missing and f'missing {_keys_brief(missing)}', shapes and f'other shapes {_keys_brief(shapes)}',
+                                    extra and f'unexpected {_keys_brief(extra)}'] if s)
+        raise QVError(f"{key}: {p} does not fit the backbone {arch} ({why}); give a weights file of exactly this "
+                      f"timm architecture, or change arch to the file's")
+    body.load_state_dict({k: sd[k] for k in own})
+    return body
+
+# %% ../nbs/09_models.ipynb #edda2591
+def _reachable(url:str, timeout:float)->bool:
+    "Whether a TCP connection to the host of `url` opens within `timeout` seconds (name lookup included)."
+    import socket, threading
+    from urllib.parse import urlparse
+    u, ok = urlparse(url), []
+    def probe():
+        try: socket.create_connection((u.hostname, u.port or 443), timeout=timeout).close(); ok.append(True)
+        except OSError: pass
+    t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout + 0.5)
+    return bool(ok)
+
+def check_pretrained(arch:str, # timm model name
+                     pretrained:bool=True, # whether timm's pretrained weights are wanted
+                     pretrained_file=None, # a local weights file (then nothing is looked up)
+                     cache_dir=None, # Hugging Face hub cache (default: $HF_HUB_CACHE, ~/.cache/huggingface/hub)
+                     timeout:float=3.0 # seconds to wait for the hub when the weights are not cached
+                    )->str:
+    "Where the backbone's weights will come from: 'none', 'file', 'cache' or 'download'; fails fast, naming both offline ways, when none works."
+    import os
+    if not pretrained: return 'none'
+    if pretrained_file is not None:
+        if not Path(pretrained_file).expanduser().is_file():
+            raise QVError(f"pretrained_file: no such file {str(pretrained_file)!r}; give the path of a .safetensors or .pth of {arch}, or set pretrained: false")
+        return 'file'
+    from timm.models import get_pretrained_cfg
+    from huggingface_hub import try_to_load_from_cache, constants
+    try: cfg = get_pretrained_cfg(arch)
+    except RuntimeError: cfg = None
+    if cfg is None: return 'download'          # timm itself reports a model without pretrained weights
+    hub, url = cfg.hf_hub_id, cfg.url
+    if hub:
+        for fn in ([cfg.hf_hub_filename] if cfg.hf_hub_filename else ['model.safetensors', 'pytorch_model.bin']):
+            if isinstance(try_to_load_from_cache(hub, fn, cache_dir=cache_dir), str): return 'cache'
+    if url and (Path(torch.hub.get_dir())/'checkpoints'/Path(url).name).is_file(): return 'cache'
+    offline = os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE') or constants.HF_HUB_OFFLINE
+    if not offline and _reachable(constants.ENDPOINT if hub else url, timeout): return 'download'
+    where = f"{'HF_HUB_OFFLINE=1 is set' if offline else f'{constants.ENDPOINT if hub else url} cannot be reached'}"
+    raise QVError(f"pretrained weights of {arch} are not cached and {where}. Either set pretrained_file to a local copy "
+                  f"(--set pretrained_file=/path/model.safetensors, downloaded from https://huggingface.co/{hub or 'timm'}), "
+                  f"or copy a Hugging Face cache holding {hub or arch} into {cache_dir or constants.HF_HUB_CACHE} "
+                  f"(huggingface-cli download {hub or arch} where there is internet) and set HF_HUB_OFFLINE=1; "
+                  f"or set pretrained: false")
+
+# %% ../nbs/09_models.ipynb #aeca5d4d
+IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+def model_stats(arch:str # timm model name (with or without a weight tag)
+               )->tuple[list, list]:
+    "(mean, std) per channel that timm's pretrained weights of `arch` expect; ImageNet's when timm records none."
+    from timm.models import get_pretrained_cfg
+    try: cfg = get_pretrained_cfg(arch)
+    except RuntimeError: cfg = None
+    if cfg is None or cfg.mean is None or cfg.std is None: return [*IMAGENET_STATS[0]], [*IMAGENET_STATS[1]]
+    return [float(v) for v in cfg.mean], [float(v) for v in cfg.std]
+
 # %% ../nbs/09_models.ipynb #62496e79
 def qv_model(arch:str, # any timm model name, e.g. 'resnet10t', 'convnext_base.fb_in22k', 'tresnet_m'
              n_out:int=N_CLASSES, # logits
              pretrained:bool=True, # load timm's pretrained backbone weights
+             pretrained_file=None, # load the backbone from this local .safetensors/.pth instead (no download)
              head:str='linear', # 'linear' (global pooling + linear) or 'mldecoder' (ML-Decoder on spatial tokens)
              embed_dim:int=768, # ML-Decoder width
              drop_rate:float=0.0, # head dropout (linear: before the classifier; mldecoder: in the decoder layer, 0.1 in the paper)
@@ -96,10 +186,12 @@ def qv_model(arch:str, # any timm model name, e.g. 'resnet10t', 'convnext_base.f
             )->QVModel:
     "A timm backbone with a `head` of `n_out` logits."
     if head not in HEADS: raise QVError(f"unknown head {head!r}; valid heads: {', '.join(HEADS)}")
-    try: body = timm.create_model(arch, pretrained=pretrained, num_classes=0, **({} if head == 'linear' else dict(global_pool='')), **kwargs)
+    if pretrained: check_pretrained(arch, pretrained_file=pretrained_file)  # offline: fails in seconds, naming both ways
+    try: body = timm.create_model(arch, pretrained=pretrained and pretrained_file is None, num_classes=0, **({} if head == 'linear' else dict(global_pool='')), **kwargs)
     except RuntimeError as e:
         if 'Unknown model' in str(e): raise QVError(f"unknown timm model {arch!r} (see timm.list_models())") from None
         raise
+    if pretrained and pretrained_file is not None: load_pretrained_file(body, pretrained_file)
     dim = getattr(body, 'head_hidden_size', None) or body.num_features
     if head == 'linear': h = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(dim, n_out))
     else:
@@ -164,6 +256,7 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
                head:str='linear', # 'linear' or 'mldecoder'
                loss='asl', # 'asl', 'bce', 'cbfocal', or a loss module
                pretrained:bool=True, # timm pretrained backbone weights
+               pretrained_file=None, # a local weights file for the backbone (offline; see `load_pretrained_file`)
                ema:bool=True, # keep an EMA of the weights (and validate on it)
                ema_decay:float=0.9997, # EMA decay per optimizer step
                precision:str|None=None, # None (float32), 'bf16' or 'fp16' mixed precision
@@ -182,7 +275,7 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
     "A fastai `Learner` for 17-class multi-label classification with a timm backbone."
     if precision not in PRECISIONS: raise QVError(f"unknown precision {precision!r}; valid: None, 'bf16', 'fp16'")
     n_out = n_out or getattr(dls, 'c', None) or N_CLASSES
-    model = qv_model(arch, n_out=n_out, pretrained=pretrained, head=head, embed_dim=embed_dim, drop_rate=drop_rate, **(model_kw or {}))
+    model = qv_model(arch, n_out=n_out, pretrained=pretrained, pretrained_file=pretrained_file, head=head, embed_dim=embed_dim, drop_rate=drop_rate, **(model_kw or {}))
     loss_func = qv_loss(loss, counts, **(loss_kw or {})) if isinstance(loss, str) else loss
     if metrics is None:
         from qvpipe_nb.metrics import qv_map
@@ -198,6 +291,14 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
     return learn
 
 # %% ../nbs/09_models.ipynb #b2c0e5a2
+def dls_stats(dls # fastai `DataLoaders` (or a `DataLoader`)
+             )->tuple[list, list]|None:
+    "(mean, std) of the `Normalize` among the batch transforms of `dls`, or None."
+    from fastai.data.transforms import Normalize
+    for t in getattr(getattr(dls, 'after_batch', None), 'fs', []):
+        if isinstance(t, Normalize): return [round(float(v), 6) for v in t.mean.flatten()], [round(float(v), 6) for v in t.std.flatten()]
+    return None
+
 def save_checkpoint(learn:Learner, # a learner from `qv_learner`
                     file, # destination, e.g. 'runs/mine/fold0/best.pth' (written atomically)
                     size, # the input size it was trained at: a side, or [height, width]
@@ -210,6 +311,7 @@ def save_checkpoint(learn:Learner, # a learner from `qv_learner`
     m = getattr(learn, 'ema_model', None)
     m = get_model(learn.model) if m is None else m
     w = {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
-    info = dict(**learn.qv_config, classes=CLASSES, kind=kind, size=list(size) if isinstance(size, (tuple, list)) else size,
+    mean, std = dls_stats(learn.dls) or model_stats(learn.qv_config['arch'])   # the statistics prediction must apply
+    info = dict(**learn.qv_config, mean=mean, std=std, classes=CLASSES, kind=kind, size=list(size) if isinstance(size, (tuple, list)) else size,
                 grid=grid, aggregate='mean', **meta)
     return atomic_save(file, lambda p: torch.save(dict(model=w, meta=info), p))
