@@ -29,7 +29,7 @@ from .callback.ema import EMACallback
 # %% auto #0
 __all__ = ['HEADS', 'IMAGENET_STATS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'load_pretrained_file', 'check_pretrained',
            'model_stats', 'qv_model', 'qv_splitter', 'LogProgressCallback', 'log_progress', 'qv_loss', 'qv_learner',
-           'dls_stats', 'save_checkpoint']
+           'check_precision', 'dls_stats', 'save_checkpoint']
 
 # %% ../nbs/09_models.ipynb #7759b6b3
 class MLDecoder(nn.Module):
@@ -289,6 +289,22 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
     if not interactive(): log_progress(learn)   # a log file gets one line per epoch, not a redrawn bar
     learn.qv_config = dict(arch=arch, head=head, n_out=n_out, embed_dim=embed_dim, drop_rate=drop_rate)
     return learn
+
+# %% ../nbs/09_models.ipynb #6d8f4715
+def check_precision(precision:str|None, # None (float32), 'bf16' or 'fp16'
+                    allow_cpu:bool=False # accept running a GPU precision on the CPU (in float32, slowly)
+                   )->str:
+    "The device type a run of `precision` will use ('cuda' or 'cpu'); a precision this machine cannot do stops with the fix."
+    if precision not in PRECISIONS: raise QVError(f"precision: unknown value {precision!r}; valid: null (float32), bf16, fp16")
+    if not torch.cuda.is_available():
+        if precision is None or allow_cpu: return 'cpu'
+        raise QVError(f"precision {precision} needs a CUDA GPU, and torch {torch.__version__} (CUDA {torch.version.cuda}) finds none "
+                      f"(no GPU, or an NVIDIA driver older than this CUDA needs: see nvidia-smi). Update the driver, or train on "
+                      f"the CPU on purpose with --set precision=null (or allow_cpu=true)")
+    if precision == 'bf16' and not torch.cuda.is_bf16_supported():
+        raise QVError(f"precision bf16: {torch.cuda.get_device_name()} has no bfloat16 (it needs compute capability 8.0+, "
+                      f"e.g. A100, H100, RTX 30xx); use --set precision=fp16")
+    return 'cuda'
 
 # %% ../nbs/09_models.ipynb #b2c0e5a2
 def dls_stats(dls # fastai `DataLoaders` (or a `DataLoader`)
