@@ -488,9 +488,16 @@ def ensemble_cli(preds:Param('prediction CSVs of qvpipe_predict, one per model',
                                zc=dict(t=z['t'], factor=z.get('factor')), thresholds=info['thresholds']), f, indent=1)
             print(f'blend (weights, ZC rule, thresholds) for qvpipe_infer: {bf}')
         print(f'submission: {out} ({len(names)} videos)')
+        tm = None
         if tl is not None:
             from qvpipe_nb.metrics import evaluate
-            print(f'test mAP (official metric, of the submission written): {evaluate(labels, out)[0]:.4f}')
+            tm = evaluate(labels, out)[0]; print(f'test mAP (official metric, of the submission written): {tm:.4f}')
         if report:
             m = write_report(report, O, ol, info['weights'], info['zc'], P if tl else None, tl, info['thresholds'], title=f'Evaluation report: {Path(report).name}', fill=fill)
             print(f'report: {Path(report)/"report.md"} (mAP {m["map"]:.4f} on {m["map_on"]})')
+        if runs:  # runs tracked in MLflow: the blend is a run in their store that names them
+            from qvpipe_nb.callback.track import log_run
+            rid = log_run('ensemble', Path(out).stem, runs, params=dict(weights=info['weights'], zc_t=info['zc'].get('t'), fill=fill),
+                          metrics=dict(oof_map=info.get('oof_map'), test_map=tm), artifacts=[out, Path(out).parent/'thresholds.json',
+                          Path(out).parent/'blend.json', *([Path(report)/'report.md'] if report else [])])
+            if rid: print(f'MLflow run of this blend: {rid}')

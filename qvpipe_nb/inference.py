@@ -318,6 +318,10 @@ def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.
         if not runs: raise QVError('give the trained runs with --runs RUN [RUN ...]')
         if shuffle_draws < 0: raise QVError(f'--shuffle_draws must be 0 or more, got {shuffle_draws}')
         t0 = time.time()
-        predict(inp, out, runs, k=k, grid=grid, tile=tile, workers=workers, aggregate=aggregate,
-                loaders=loaders, tta_flip=flip, shuffle_draws=shuffle_draws, bs=bs, device=device, seed=seed)
+        csvs = predict(inp, out, runs, k=k, grid=grid, tile=tile, workers=workers, aggregate=aggregate,
+                       loaders=loaders, tta_flip=flip, shuffle_draws=shuffle_draws, bs=bs, device=device, seed=seed)
         print(f'done in {time.time()-t0:.1f}s')
+        from qvpipe_nb.callback.track import log_run   # runs tracked in MLflow: this prediction is a run that names them
+        rid = log_run('predict', f'predict {Path(out).name}', runs, params=dict(inp=str(Path(inp).resolve()), k=k, grid=grid, tile=tile,
+                      flip=flip, shuffle_draws=shuffle_draws, aggregate=aggregate, seed=seed), artifacts=list(csvs.values()))
+        if rid: print(f'MLflow run of this prediction: {rid}')
