@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, platform, re, sys, time, warnings, dataclasses
 from dataclasses import dataclass, field, fields, asdict
-from contextlib import nullcontext
+from contextlib import nullcontext, contextmanager
 from copy import deepcopy
 from pathlib import Path
 from .core import *  # first: it quiets a noisy import-time warning of fastai
@@ -18,8 +18,8 @@ from .superimage import parse_grid
 from .metrics import mean_ap
 
 # %% auto #0
-__all__ = ['TrainConfig', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'eval_weights', 'RunLogger',
-           'chance_map', 'train_fold', 'train', 'train_cli', 'train_main']
+__all__ = ['TrainConfig', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'preflight', 'run_inputs',
+           'eval_weights', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli', 'train_main']
 
 # %% ../nbs/10_train.ipynb #ba86c9c7
 @dataclass
@@ -31,7 +31,8 @@ class TrainConfig:
     images:str = 'data/superimages'   # super-image folder (kind superimage) or frames folder (kind frame)
     runs:str = 'exp/runs'             # where run folders go
     arch:str = 'resnet10t'            # any timm model name
-    pretrained:bool = True            # start from timm's pretrained weights
+    pretrained:bool = True            # start from timm's pretrained weights (downloaded, or from the Hugging Face cache)
+    pretrained_file:str|None = None   # ... or from this local .safetensors/.pth of the backbone (offline servers)
     head:str = 'linear'               # 'linear' or 'mldecoder'
     embed_dim:int = 768               # ML-Decoder embedding size
     drop_rate:float = 0.0             # dropout before the classifier
@@ -48,7 +49,8 @@ class TrainConfig:
     ema:bool = True                   # keep an EMA of the weights and validate on it
     ema_decay:float = 0.9997          # EMA decay per optimizer step
     ema_warmup:bool = False           # timm-style EMA decay warm-up
-    precision:str|None = None         # None (float32), 'bf16' or 'fp16'
+    precision:str|None = None         # None (float32), 'bf16' or 'fp16' (GPUs without bf16, e.g. V100/T4: fp16)
+    allow_cpu:bool = False            # run a bf16/fp16 config on a machine without CUDA anyway (float32, slow)
     channels_last:bool = False        # channels-last memory format
     flip:bool = True                  # random horizontal flips
     tile_shuffle:bool = False         # shuffle the tiles of a super-image (augmentation)
@@ -125,9 +127,11 @@ def make_dls(cfg:TrainConfig, # the run's config
              items:pd.DataFrame, # from `fold_items`
              fold:int|None # validation fold (None: train on everything)
             ):
-    "fastai `DataLoaders` for `cfg` with `fold` held out."
+    "fastai `DataLoaders` for `cfg` with `fold` held out, normalised with the statistics of `cfg.arch`."
     from qvpipe_nb import data
-    kw = dict(valid_fold=fold, size=cfg.size, bs=cfg.bs, flip=cfg.flip, num_workers=cfg.num_workers, seed=cfg.seed)
+    from qvpipe_nb.models import model_stats
+    kw = dict(valid_fold=fold, size=cfg.size, bs=cfg.bs, flip=cfg.flip, num_workers=cfg.num_workers, seed=cfg.seed,
+              stats=model_stats(cfg.arch))   # the mean and std the backbone's weights were trained with
     if cfg.kind == 'superimage':
         return data.superimage_dls(items, tile_shuffle=cfg.tile_shuffle, grid=parse_grid(cfg.grid), **kw)
     return data.frame_dls(items, **kw)
@@ -140,9 +144,31 @@ def make_learner(cfg:TrainConfig, # the run's config
     "The fastai `Learner` of `cfg`: timm backbone, head, loss, AdamW, EMA, precision."
     from qvpipe_nb.models import qv_learner
     lkw = dict(gamma_neg=cfg.gamma_neg, gamma_pos=cfg.gamma_pos, clip=cfg.clip) if cfg.loss == 'asl' else {}
-    return qv_learner(dls, arch=cfg.arch, head=cfg.head, loss=cfg.loss, pretrained=cfg.pretrained, ema=cfg.ema,
+    return qv_learner(dls, arch=cfg.arch, head=cfg.head, loss=cfg.loss, pretrained=cfg.pretrained,
+                      pretrained_file=cfg.pretrained_file, ema=cfg.ema,
                       ema_decay=cfg.ema_decay, precision=cfg.precision, channels_last=cfg.channels_last, counts=counts,
                       embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, loss_kw=lkw, ema_kw=dict(warmup=cfg.ema_warmup))
+
+# %% ../nbs/10_train.ipynb #c1243a2b
+def preflight(cfg:TrainConfig # the run's config
+             )->str:
+    "Check that `cfg` can run on this machine before any data step; returns the device type ('cuda' or 'cpu')."
+    from qvpipe_nb.models import check_precision, check_pretrained
+    dev = check_precision(cfg.precision, cfg.allow_cpu)
+    check_pretrained(cfg.arch, cfg.pretrained, cfg.pretrained_file)
+    return dev
+
+# %% ../nbs/10_train.ipynb #d8d71847
+def run_inputs(cfg:TrainConfig, # the run's config
+               items:pd.DataFrame # from `fold_items`
+              )->dict:
+    "`k` (frames per video) and `tile` ([width, height] of a super-image cell; None for frame runs) of the items of `cfg`."
+    if cfg.kind == 'frame': return dict(k=int(items.groupby('video').size().max()), tile=None)
+    from PIL import Image
+    r, c = parse_grid(cfg.grid)
+    with Image.open(items.image.iloc[0]) as im: w, h = im.size
+    if w % c or h % r: raise QVError(f'{items.image.iloc[0]}: a {w}x{h} image is not a {r}x{c} grid of equal tiles; set grid to the one the super-images were built with')
+    return dict(k=r*c, tile=[w//c, h//r])
 
 # %% ../nbs/10_train.ipynb #8e0c597d
 def eval_weights(learn # a fastai `Learner` (with `learn.ema_model` once `EMACallback` has started a fit)
@@ -212,7 +238,7 @@ def _video_probs(items, probs, fold, agg):
     df = df.groupby('video', sort=False).agg(agg).reset_index()
     df.insert(1, 'fold', fold); return df
 
-_SAME_RUN = ('folds', 'num_workers', 'track', 'tracking_uri', 'experiment')  # keys that may differ between runs of one fold
+_SAME_RUN = ('folds', 'num_workers', 'track', 'tracking_uri', 'experiment', 'allow_cpu')  # keys that may differ between runs of one fold
 
 def _changed(path, cfg):
     "Keys whose values in the config saved at `path` differ from `cfg` (all keys when it cannot be read)."
@@ -257,20 +283,25 @@ def train_fold(cfg:TrainConfig, # the run's config
         if not changed: print(f'fold {fold}: already done ({run}/done.json); --force to retrain'); return run
         print(f'fold {fold}: the config changed since it was trained ({", ".join(changed)}); retraining')
         resume = False
+    preflight(cfg)                       # precision and pretrained weights, before any data is read
     if not resume and not rank_distrib():
         for f in ['best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json', 'mlflow.json']: (run/f).unlink(missing_ok=True)
     run.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed + fold)
     items = fold_items(cfg) if items is None else items
     if fold not in set(items.fold): raise QVError(f'{cfg.folds_csv}: no fold {fold}; folds are {sorted(set(items.fold))}')
+    if num_distrib() > 1 and torch.cuda.is_available():   # this process's GPU, before anything lands on cuda:0
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', rank_distrib())))
     dls = make_dls(cfg, items, fold)
     tr = items[items.fold != fold]
     counts = tr[CLASSES].values.sum(0)
     learn = make_learner(cfg, dls, counts=counts)
     learn.path = run
+    from qvpipe_nb.models import dls_stats
+    mean, std = dls_stats(dls)
     meta = dict(arch=cfg.arch, head=cfg.head, embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, n_out=N_CLASSES,
                 classes=CLASSES, kind=cfg.kind, size=cfg.size, grid=cfg.grid, aggregate=cfg.aggregate, fold=fold,
-                name=cfg.name, config=asdict(cfg))
+                name=cfg.name, mean=mean, std=std, **run_inputs(cfg, items), config=asdict(cfg))
     if not rank_distrib():
         with atomic_write(run/'config.yaml') as f: yaml.safe_dump(asdict(cfg), f, sort_keys=False)
         with atomic_write(run/'versions.json') as f: json.dump(_versions(), f, indent=1)
@@ -300,11 +331,30 @@ def train_fold(cfg:TrainConfig, # the run's config
         except BaseException as e:
             if trk: trk.end('KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
             raise
-    if num_distrib() > 1:  # out-of-fold predictions: the main process alone, no more gathering
+    if num_distrib() > 1:  # out-of-fold predictions: the main process alone while the others wait, then the next fold together
         import torch.distributed as dist
         if dist.is_initialized(): dist.barrier()
-        if rank_distrib(): return run
-        os.environ['WORLD_SIZE'] = '1'
+        if rank_distrib():
+            if dist.is_initialized(): dist.barrier()
+            return run
+        try:
+            with _one_process(): return _finish_fold(cfg, fold, run, learn, dls, items, tr, cb, trk, t0)
+        finally:
+            if dist.is_initialized(): dist.barrier()
+    return _finish_fold(cfg, fold, run, learn, dls, items, tr, cb, trk, t0)
+
+@contextmanager
+def _one_process():
+    "Within: fastai sees one process (no gathering of predictions); the distributed group stays open for the next fold."
+    old = os.environ.get('WORLD_SIZE')
+    os.environ['WORLD_SIZE'] = '1'
+    try: yield
+    finally:
+        if old is None: os.environ.pop('WORLD_SIZE', None)
+        else: os.environ['WORLD_SIZE'] = old
+
+def _finish_fold(cfg, fold, run, learn, dls, items, tr, cb, trk, t0):
+    "Out-of-fold probabilities of the best checkpoint, `oof.csv` and `done.json` (main process)."
     best = load_pth(run/'best.pth')
     from qvpipe_nb.callback.ema import EMACallback
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, EMACallback)])
@@ -330,6 +380,7 @@ def train(cfg:TrainConfig, # the run's config
           **kwargs # passed to `train_fold`
          )->list[Path]:
     "Train several folds one after the other; a failing fold is reported and the others go on."
+    preflight(cfg)
     items = fold_items(cfg)
     folds = folds if folds is not None else cfg.folds if cfg.folds is not None else sorted(set(items.fold))
     runs, failed = [], []
