@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'VIDEO_EXTS', 'class_table', 'codes2ids', 'ids2codes',
-           'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'atomic_write',
-           'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth', 'validate_labels', 'read_json',
-           'load_labels', 'save_labels', 'group_of', 'list_videos', 'Scan', 'scan_dataset', 'real_data_dir',
-           'default_workers']
+__all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
+           'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path',
+           'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth', 'validate_labels',
+           'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan',
+           'scan_dataset', 'real_data_dir', 'default_workers']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -239,14 +239,25 @@ def save_labels(labels:dict, # video name -> class ids
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #8ca4aa02
-_SEG = re.compile(r'^(.+?)_(\d+)$')
+SEGMENT_RE = r'^(d?\d+)_\d+$'
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv', '.flv', '.ts')
 
-def group_of(name:str # a video file name such as "d123_2.mp4"
+def segment_re(pattern:str|None=SEGMENT_RE, # a regex on the name without extension; its first group is the group
+               key:str='group_re' # the setting that gave it, for messages
+              ):
+    "The compiled segment rule (None: segments off); a pattern that does not compile or has no group names `key`."
+    if pattern is None or isinstance(pattern, re.Pattern): return pattern
+    try: r = re.compile(pattern)
+    except re.error as e: raise QVError(f'{key}: {pattern!r} is not a regular expression ({e})') from None
+    if r.groups < 1: raise QVError(f"{key}: {pattern!r} has no capture group; put the group's part in parentheses, e.g. {SEGMENT_RE!r}")
+    return r
+
+def group_of(name:str, # a video file name such as "d123_2.mp4"
+             pattern=SEGMENT_RE # the segment rule (`segment_re`); None: every video is its own group
             )->str:
-    "The source video of a segment: `d123_2.mp4` -> `d123`; an unsegmented name gives its stem."
-    stem = Path(name).stem
-    m = _SEG.match(stem)
+    "The source video of a segment: `d123_2.mp4` -> `d123`; a name the rule does not match gives its stem."
+    stem, r = Path(name).stem, segment_re(pattern)
+    m = r.fullmatch(stem) if r else None
     return m.group(1) if m else stem
 
 # %% ../nbs/00_core.ipynb #c8ae789a
@@ -258,6 +269,12 @@ def list_videos(folder, # a folder of videos
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in exts and not p.name.startswith('.'))
 
 # %% ../nbs/00_core.ipynb #31e94f1a
+def ext_key(name:str # a file name
+           )->str:
+    "`name` with its ending in lower case: the key names are matched on, so `21195.MP4` on disk is the label `21195.mp4`."
+    p = Path(name)
+    return p.stem + p.suffix.lower()
+
 class Scan:
     "What a video folder and a label file have in common, and where they disagree."
     def __init__(self,
@@ -266,9 +283,11 @@ class Scan:
                 ):
         self.labels = labels
         names = {p.name: p for p in videos}
-        self.paths = {k: names[k] for k in labels if k in names}
-        self.missing = sorted(k for k in labels if k not in names)          # labelled, no file
-        self.unlabelled = sorted(k for k in names if k not in labels)      # file, no label
+        by_ext = {ext_key(n): p for n, p in names.items()}                  # an exact name first, then whatever the case of its ending
+        self.paths = {k: names.get(k) or by_ext[ext_key(k)] for k in labels if k in names or ext_key(k) in by_ext}
+        self.missing = sorted(k for k in labels if k not in self.paths)     # labelled, no file
+        found = {p.name for p in self.paths.values()}
+        self.unlabelled = sorted(k for k in names if k not in found)       # file, no label
         low = {}
         for k in names: low.setdefault(k.lower(), []).append(k)
         self.case_dups = sorted(v for v in low.values() if len(v) > 1)
@@ -276,11 +295,12 @@ class Scan:
     def ok(self)->bool:
         "Do the folder and the labels agree completely?"
         return not (self.missing or self.unlabelled or self.case_dups)
-    def df(self):
-        "One row per labelled video found: video, path, group, labels as codes."
+    def df(self, pattern=SEGMENT_RE # the segment rule (see `group_of`)
+          ):
+        "One row per labelled video found: video (the label file's name), path, group, labels as codes."
         import pandas as pd
         return pd.DataFrame(dict(video=list(self.paths), path=[str(p) for p in self.paths.values()],
-                                 group=[group_of(k) for k in self.paths],
+                                 group=[group_of(k, pattern) for k in self.paths],
                                  codes=[' '.join(ids2codes(self.labels[k])) for k in self.paths]))
     def __repr__(self):
         return (f'Scan: {len(self.paths)} labelled videos found, {len(self.missing)} labelled but missing, '

@@ -273,13 +273,26 @@ def _done(r:dict|None, out:Path, k, quality, size)->bool:
     d = child_path(out, Path(r['video']).stem, str(out/'manifest.csv'), 'video stem')
     return all((d/f'{int(i):06d}.jpg').exists() for i in str(r['indices']).split())
 
+def _noted(df:pd.DataFrame)->pd.Series:
+    "Rows that were extracted but carry a note (truncated file, damaged frames, a frame count other than the header's)."
+    return (df.status != 'error') & (df.note.fillna('').astype(str) != '')
+
 def _summary(df:pd.DataFrame, skipped:int)->str:
-    vc = df.status.value_counts()
+    vc, noted = df.status.value_counts(), _noted(df)
+    trunc = int((noted & df.note.fillna('').astype(str).str.contains('truncated')).sum())
     lines = [f"{len(df)} videos: {vc.get('ok', 0)} ok, {vc.get('short', 0)} short (fewer than k frames, repeated), "
-             f"{vc.get('error', 0)} errors" + (f'; {skipped} already done, skipped' if skipped else '')]
+             f"{vc.get('error', 0)} errors" + (f'; {int(noted.sum())} with notes ({trunc} truncated), used as decoded' if noted.any() else '')
+             + (f'; {skipped} already done, skipped' if skipped else '')]
     lines += [f'  error  {r.video}: {r.error}' for r in df[df.status == 'error'].itertuples()]
     lines += [f'  note   {r.video}: {r.note}' for r in df[(df.status != 'error') & (df.note != '')].itertuples()]
     return '\n'.join(lines)
+
+def _strict_error(df:pd.DataFrame, out)->str|None:
+    "What `--strict` refuses: failed videos, and videos with notes (truncated or damaged); None when there are none."
+    bad, noted = int((df.status == 'error').sum()), int(_noted(df).sum())
+    parts = ([f'{bad} of {len(df)} videos failed'] if bad else []) + \
+            ([f'{noted} of {len(df)} have notes (truncated or damaged; they would train on what decoded)'] if noted else [])
+    return f"{' and '.join(parts)} (--strict); reasons in the summary and in {Path(out)/'manifest.csv'}" if parts else None
 
 def _worker_init(max_memory:float|None):
     "A worker process may use at most `max_memory` GiB of address space: an allocation beyond fails, the video is reported."
@@ -325,7 +338,7 @@ def extract_all(videos, # a folder of videos, or a list of video paths
                 workers:int=None, # worker processes (default: usable CPUs)
                 quality:int=95, # JPEG quality, 1-100
                 size=None, # resize frames to 'WxH'; `None` keeps the source size
-                strict:bool=False, # raise `QVError` at the end if any video failed
+                strict:bool=False, # raise `QVError` at the end if any video failed or has a note (truncated, damaged)
                 progress:bool=True, # show a progress bar
                 quiet:bool=False, # do not print the summary
                 time_limit:float=600, # seconds one video may take; a worker stuck past twice that is stopped
@@ -368,8 +381,7 @@ def extract_all(videos, # a folder of videos, or a list of video paths
     finally: _write_manifest(out, rows)
     df = pd.DataFrame([rows[n] for n in mine], columns=COLUMNS).drop_duplicates('video').reset_index(drop=True)
     if not quiet: print(('\n' if progress and todo else '') + _summary(df, len(paths) - len(todo) - clash))
-    if strict and (df.status == 'error').any():
-        raise QVError(f"{(df.status == 'error').sum()} of {len(df)} videos failed (--strict); see {out/'manifest.csv'}")
+    if strict and (msg := _strict_error(df, out)): raise QVError(msg)
     return df
 
 # %% ../nbs/03_frames.ipynb #745487ab
@@ -380,12 +392,12 @@ def extract_cli(videos:str, # folder of videos
                 workers:int=None, # worker processes (default: usable CPUs)
                 quality:int=95, # JPEG quality, 1-100
                 size:str=None, # resize frames to WIDTHxHEIGHT, e.g. 640x360
-                strict:store_true=False, # exit with status 1 if any video failed
+                strict:store_true=False, # exit with status 1 if any video failed or has a note (truncated, damaged frames)
                ):
     "Extract K evenly spaced frames from each video in VIDEOS into OUT, with OUT/manifest.csv."
     with cli_errors():
         need_path(videos, 'video folder', is_dir=True)
         df = extract_all(videos, out, k=k, workers=workers, quality=quality, size=size)
-        if strict and (bad := int((df.status == 'error').sum())):
-            print(f"error: {bad} of {len(df)} videos failed (--strict); reasons in the summary above and in {Path(out)/'manifest.csv'}", file=sys.stderr)
+        if strict and (msg := _strict_error(df, out)):
+            print(f'error: {msg}', file=sys.stderr)
             sys.exit(1)

@@ -11,7 +11,8 @@ from fastcore.script import call_parse
 from .core import *
 
 # %% auto #0
-__all__ = ['FOLD_COLS', 'stratify', 'make_folds', 'fold_table', 'unbalanced', 'save_folds', 'load_folds', 'split_cli']
+__all__ = ['FOLD_COLS', 'stratify', 'make_folds', 'fold_table', 'unbalanced', 'read_groups', 'save_folds', 'load_folds',
+           'split_cli']
 
 # %% ../nbs/04_splits.ipynb #023791eb
 def _iterstrat(Y:np.ndarray, r:np.ndarray, rng:np.random.RandomState, sizes:np.ndarray)->np.ndarray:
@@ -81,10 +82,10 @@ def stratify(Y, # (n, C) label counts per row (0/1 for single videos)
     return _polish(Y, sizes, folds, n_folds) if polish else folds
 
 # %% ../nbs/04_splits.ipynb #b1b6cf73
-def _groups(labels:dict)->tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+def _groups(labels:dict, pattern=SEGMENT_RE, groups:dict|None=None)->tuple[list, np.ndarray, np.ndarray, np.ndarray]:
     "Group names (sorted), label counts and sizes per group, and each video's group index."
     names = list(labels)
-    grp = [group_of(k) for k in names]
+    grp = [groups[k] for k in names] if groups is not None else [group_of(k, pattern) for k in names]
     G = sorted(set(grp)); gi = {g: i for i, g in enumerate(G)}
     vg = np.array([gi[g] for g in grp], dtype=np.int64)
     X = labels2matrix(labels, names).astype(np.int64)
@@ -93,14 +94,22 @@ def _groups(labels:dict)->tuple[list, np.ndarray, np.ndarray, np.ndarray]:
 
 def make_folds(labels:dict, # video name -> class ids (an official label mapping)
                n_folds:int=5, # number of folds
-               seed:int=42 # random seed
+               seed:int=42, # random seed
+               group_re=SEGMENT_RE, # segment rule: a regex on the name without extension, group 1 the source video (None: off)
+               groups:dict|None=None # video -> source video, instead of the rule (see `read_groups`)
               ):
     "A `DataFrame` video, group, fold, ZC..TL: group-aware, count-stratified K folds."
     import pandas as pd
     labels = validate_labels(labels)
     if n_folds < 2: raise QVError(f'need at least 2 folds, got {n_folds}')
-    G, Yg, sizes, vg = _groups(labels)
-    if n_folds > len(G): raise QVError(f'{n_folds} folds but only {len(G)} source videos (groups); use fewer folds')
+    if groups is not None:
+        miss = [k for k in labels if k not in groups]
+        if miss: raise QVError(f'groups: no group for {len(miss)} labelled video(s), e.g. {brief(miss[0])}; list every video')
+    G, Yg, sizes, vg = _groups(labels, segment_re(group_re), groups)
+    if n_folds > len(G):
+        how = 'in the groups given' if groups is not None else f'by the group rule {getattr(group_re, "pattern", group_re)!r}'
+        raise QVError(f'{n_folds} folds but only {len(G)} source videos (groups) {how} among {len(labels)} videos; use fewer folds, '
+                      f'or a rule that keeps more groups apart (--group_re, "none" for no segments) or a groups CSV (--groups)')
     for c, code in enumerate(CLASSES):
         ng = int((Yg[:, c] > 0).sum())
         if ng < n_folds:
@@ -131,6 +140,21 @@ def unbalanced(df, # a folds table
     t = fold_table(df).loc[CLASSES].drop(columns='total').to_numpy(float)
     mean = t.mean(1, keepdims=True)
     return [c for c, bad in zip(CLASSES, (np.abs(t - mean) > np.maximum(tol*mean, slack)).any(1)) if bad]
+
+# %% ../nbs/04_splits.ipynb #aed79602
+def read_groups(path # a CSV with columns `video` and `group` (other columns are ignored)
+               )->dict:
+    "video -> source video (group) from a CSV, for `make_folds(groups=...)`."
+    import pandas as pd
+    path = need_path(path, 'groups CSV')
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise QVError(f'{path}: not a readable CSV ({(str(e).strip().splitlines() or [""])[0][:120]})') from None
+    miss = [c for c in ('video', 'group') if c not in df.columns]
+    if miss: raise QVError(f'{path}: missing column(s) {miss}; a groups CSV has columns video,group')
+    if (e := (df.group.str.strip() == '')).any(): raise QVError(f'{path}: row {int(np.flatnonzero(e)[0]) + 1}: empty group')
+    if (e := df.video.duplicated()).any(): raise QVError(f'{path}: video {brief(df.video[e].iloc[0])} is listed twice')
+    return dict(zip(df.video, df.group))
 
 # %% ../nbs/04_splits.ipynb #2837bf52
 FOLD_COLS = ['video', 'group', 'fold'] + CLASSES
@@ -174,11 +198,14 @@ def load_folds(path # a folds CSV written by `save_folds` / `qvpipe_split`
 def split_cli(labels:str, # official label JSON ({"video.mp4": [class ids]})
               out_csv:str, # folds CSV to write
               folds:int=5, # number of folds
-              seed:int=42 # random seed
+              seed:int=42, # random seed
+              group_re:str=None, # segment rule: a regex on the name without extension whose group 1 is the source video; "none": no segments (default: QV-Pipe's d123_2)
+              groups:str=None # a CSV with columns video,group listing the source video of each video (instead of the rule)
              ):
     "Group-aware, count-stratified K-fold split of a label file into a folds CSV."
     with cli_errors():
-        df = make_folds(load_labels(labels), folds, seed)
+        rule = SEGMENT_RE if group_re is None else None if group_re.lower() == 'none' else group_re
+        df = make_folds(load_labels(labels), folds, seed, group_re=rule, groups=read_groups(groups) if groups else None)
         save_folds(df, out_csv)
         print(fold_table(df).to_string())
         bad = unbalanced(df)
