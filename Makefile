@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.qvpipe-installed
 FLAGS ?=
 
-.PHONY: install test demo export bench docs browser-check triage-check browser-deps mlflow-check help
+.PHONY: install test demo export bench docs browser-check triage-check lab-check browser-deps mlflow-check help
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on a synthetic data set"
@@ -15,6 +15,7 @@ help:
 	@echo "make docs   - build the docs site (Quarto if present, else a static HTML build) and check it"
 	@echo "make browser-check - open the error-analysis widget in JupyterLab in headless Chromium"
 	@echo "make mlflow-check  - open the MLflow UI on a tracked toy run in headless Chromium (screenshots in reports/mlflow/)"
+	@echo "make lab-check - run the interactive training tutorial from the JupyterLab UI in headless Chromium"
 	@echo "make triage-check  - open the triage page of qvpipe_infer in headless Chromium"
 
 install: $(STAMP)
@@ -52,6 +53,9 @@ browser-check: install browser-deps
 
 triage-check: install browser-deps
 	$(BIN)/python tools/triage_check.py
+
+lab-check: install browser-deps
+	$(BIN)/python tools/lab_check.py
 
 mlflow-check: install browser-deps
 	$(BIN)/python tools/mlflow_check.py

@@ -65,12 +65,12 @@ def write_demo(path:Path):
               metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')))
     path.write_text(json.dumps(nb, indent=1))
 
-def start_lab(root:Path, port:int, token:str, log):
-    "Start JupyterLab from this interpreter's environment with all its state inside `root`."
+def start_lab(root:Path, port:int, token:str, log, threads:int=1):
+    "Start JupyterLab from this interpreter's environment with all its state inside `root`; kernels use `threads` threads."
     env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(root/'.cfg'), 'JUPYTER_DATA_DIR': str(root/'.data'),
            'JUPYTER_RUNTIME_DIR': str(root/'.run'), 'JUPYTERLAB_SETTINGS_DIR': str(root/'.lab-settings'),
            'JUPYTERLAB_WORKSPACES_DIR': str(root/'.lab-ws'), 'IPYTHONDIR': str(root/'.ipython'),
-           'MPLCONFIGDIR': str(root/'.mpl'), 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
+           'MPLCONFIGDIR': str(root/'.mpl'), 'OMP_NUM_THREADS': str(threads), 'PYTHONPATH': str(ROOT)}
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--port-retries=0',
            '--ServerApp.ip=127.0.0.1', f'--IdentityProvider.token={token}', '--allow-root', f'--ServerApp.root_dir={root/"nb"}',
            '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
