@@ -506,6 +506,6 @@ def checkpoint_model(path # a fold's `best.pth` written by qvpipe_train
     model, meta = load_checkpoint(path)
     if meta['kind'] != 'superimage': raise QVError(f"{path}: a {meta['kind']} model; saliency needs a super-image model")
     def tfm(p):
-        x = load_images([p], meta['size'], grid=meta.get('grid', (3, 3)))
+        x = load_images([p], meta['size'], grid=meta.get('grid', (3, 3)), mean=meta.get('mean'), std=meta.get('std'))
         return x.reshape(-1, *x.shape[-3:])[:1]      # one image, (1, 3, H, W)
     return model, tfm

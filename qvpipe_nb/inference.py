@@ -5,6 +5,7 @@
 # %% ../nbs/11_inference.ipynb #41d327af
 from __future__ import annotations
 import json, math, sys, time
+from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
@@ -14,8 +15,9 @@ from .core import *
 from .superimage import parse_grid, parse_tile, shuffle_tiles, frame_folders, list_frames, video_stem
 
 # %% auto #0
-__all__ = ['META_KEYS', 'load_checkpoint', 'run_checkpoints', 'ImageSet', 'normalize', 'load_images', 'shuffle_orders',
-           'predict_items', 'superimage_table', 'frame_table', 'predict_run', 'predict', 'predict_cli']
+__all__ = ['META_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'load_checkpoint', 'run_checkpoints', 'ImageSet', 'normalize',
+           'load_images', 'shuffle_orders', 'auto_bs', 'predict_items', 'superimage_table', 'frame_table',
+           'predict_run', 'predict', 'predict_cli']
 
 # %% ../nbs/11_inference.ipynb #1832058b
 META_KEYS = ('arch', 'head', 'classes', 'kind', 'size')
@@ -82,25 +84,30 @@ class ImageSet(torch.utils.data.Dataset):
             h, w = self.resize.size
             return torch.zeros(len(self.orders), 3, h, w, dtype=torch.uint8), False
 
-_MEAN, _STD = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
-def normalize(x:torch.Tensor # uint8 images (..., 3, H, W)
+def normalize(x:torch.Tensor, # uint8 images (..., 3, H, W)
+              mean=None, # per-channel mean the model was trained with (a run's `meta['mean']`; default: ImageNet's)
+              std=None # per-channel std (default: ImageNet's)
              )->torch.Tensor:
-    "Float images scaled to 0..1 and normalised with the ImageNet mean and std (fastai's `imagenet_stats`)."
-    m, s = _MEAN.to(x.device), _STD.to(x.device)
+    "Float images scaled to 0..1 and normalised with `mean` and `std` (ImageNet's when not given, fastai's `imagenet_stats`)."
+    m = torch.tensor(IMAGENET_MEAN if mean is None else mean, dtype=torch.float32, device=x.device).view(3, 1, 1)
+    s = torch.tensor(IMAGENET_STD if std is None else std, dtype=torch.float32, device=x.device).view(3, 1, 1)
     return (x.float()/255 - m)/s
 
 def load_images(paths:list, # image files
                 size, # model input size: int or (height, width)
                 order:list|None=None, # permute the grid cells first (tile shuffle); None: as they are
-                grid=(3, 3) # the super-images' grid, for `order`
+                grid=(3, 3), # the super-images' grid, for `order`
+                mean=None, # the run's mean (default: ImageNet's)
+                std=None # the run's std (default: ImageNet's)
                )->torch.Tensor:
     "A normalised float batch (n, 3, H, W) of `paths`, preprocessed as the validation set in training."
     ds = ImageSet(paths, size, [order], grid)
     xs = [ds[i] for i in range(len(ds))]
     bad = [p for p, (_, ok) in zip(paths, xs) if not ok]
     if bad: raise QVError(f'cannot read image {bad[0]}')
-    return normalize(torch.stack([x[0][0] for x in xs]))
+    return normalize(torch.stack([x[0][0] for x in xs]), mean, std)
 
 # %% ../nbs/11_inference.ipynb #81f129ab
 def _device(device=None)->torch.device:
@@ -118,12 +125,21 @@ def shuffle_orders(n:int, # number of draws
         if cells == 1 or o != list(range(cells)): out.append(o)
     return out
 
+def auto_bs(size, # model input: a side or (height, width)
+            views:int=1, # forward passes per image (test-time augmentations)
+            device=None # where the model runs
+           )->int:
+    "Images per batch for prediction: 64 views of 448x448 on a GPU (inference keeps no activations for a backward pass), scaled by pixels; 8 on a CPU."
+    h, w = _size(size)
+    if _device(device).type != 'cuda': return max(1, min(8, 8*448*448//(h*w*views)))
+    return max(1, min(256, 64*448*448//(h*w*views)))
+
 def predict_items(model:torch.nn.Module, # from `load_checkpoint`
                   meta:dict, # its metadata (input size, grid)
                   items:list, # image files (super-images or frames)
                   tta_flip:bool=True, # also predict the mirrored image and average
                   shuffle_draws:int=0, # tile-shuffled versions of each super-image to average (superimage models)
-                  bs:int=32, # images per batch
+                  bs:int|None=None, # images per batch (default: `auto_bs` for the input size and views)
                   device=None, # 'cuda', 'cpu', ... (default: CUDA when available)
                   workers:int=0, # image-loading processes
                   seed:int=0, # seed of the tile-shuffle draws
@@ -136,13 +152,20 @@ def predict_items(model:torch.nn.Module, # from `load_checkpoint`
     draws = int(shuffle_draws) if meta['kind'] == 'superimage' else 0
     orders = [None] + shuffle_orders(draws, grid[0]*grid[1], seed)
     ds = ImageSet(paths, meta['size'], orders, grid)
-    dl = torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=workers, shuffle=False)
     dev = _device(device); model = model.to(dev).eval()
+    bs = bs or auto_bs(meta['size'], len(orders)*(1 + bool(tta_flip)), dev)
+    dl = torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=workers, shuffle=False, pin_memory=dev.type == 'cuda',
+                                     persistent_workers=False)
+    cuda = dev.type == 'cuda'
+    if cuda: model = model.to(memory_format=torch.channels_last)
+    amp = torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else nullcontext()
+    mean, std = meta.get('mean'), meta.get('std')   # the run's statistics (ImageNet's for runs that do not record them)
     out, oks = [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), amp:
         for xb, ok in qv_progress(dl, display=progress, leave=False, label='predict'):
             b, v = xb.shape[:2]
-            x = normalize(xb.to(dev, non_blocking=True).flatten(0, 1))
+            x = normalize(xb.to(dev, non_blocking=True).flatten(0, 1), mean, std)
+            if cuda: x = x.contiguous(memory_format=torch.channels_last)
             p = torch.sigmoid(model(x).float())
             if tta_flip: p = (p + torch.sigmoid(model(x.flip(-1)).float()))/2
             out.append(p.view(b, v, -1).mean(1).cpu()); oks.append(ok)
@@ -153,8 +176,8 @@ def predict_items(model:torch.nn.Module, # from `load_checkpoint`
 
 # %% ../nbs/11_inference.ipynb #1ab0385a
 def _vname(v:str)->str:
-    "A video name with a video extension (`.mp4` added to bare stems: the official naming)."
-    return v if Path(v).suffix.lower() in VIDEO_EXTS else f'{v}.mp4'
+    "A video name as label files write it: `.mp4` added to bare stems, a video ending in lower case (`21195.MP4` -> `21195.mp4`)."
+    return ext_key(v) if Path(v).suffix.lower() in VIDEO_EXTS else f'{v}.mp4'
 
 def superimage_table(folder # a super-image folder (with or without index.csv)
                     )->tuple[pd.DataFrame, dict]:
@@ -233,12 +256,27 @@ def _train_tile(meta:dict, grid)->tuple[int, int]|None:
     r, c = grid
     return (w//c, h//r) if w % c == 0 and h % r == 0 else None
 
-def _default_tile(meta:dict, grid)->tuple[int, int]:
-    "The training tile size when known, else the model's input size divided by the grid."
+def _default_tile(meta:dict, grid, src='the run')->tuple[int, int]:
+    "The tile size (width, height) the run recorded, else that of its training super-images when they are still here; never a guess."
+    if meta.get('tile'): return tuple(int(v) for v in meta['tile'])
     t = _train_tile(meta, grid)
     if t: return t
-    h, w = _size(meta['size']); r, c = grid
-    return (max(8, math.ceil(w/c)), max(8, math.ceil(h/r)))
+    raise QVError(f"{src}: the run does not record the tile size of the super-images it was trained on (trained by an older "
+                  f"qvpipe_nb), and its training super-images ({(meta.get('config') or {}).get('images')}) are not here; give it "
+                  f"with --tile WxH (e.g. --tile 224 for 3x3 super-images of 672 px), or retrain the run")
+
+def _run_k(metas:dict)->int:
+    "Frames per video that every run's input needs: its recorded `k`, a super-image run's grid cells; never a guess."
+    ks = {}
+    for r, m in metas.items():
+        g = parse_grid(m.get('grid', '3x3'))
+        k = m.get('k') or (g[0]*g[1] if m['kind'] == 'superimage' else None)
+        if k is None: raise QVError(f"{r}: the frame run does not record how many frames per video it was trained on (trained by an "
+                                    f"older qvpipe_nb); give it with --k (the --k of its qvpipe_extract), or retrain the run")
+        ks[r] = int(k)
+    if len(set(ks.values())) > 1: raise QVError(f"the runs were trained on different frames per video ({', '.join(f'{Path(r).name}: {k}' for r, k in ks.items())}); "
+                                                f"predict them one at a time, or give --k")
+    return next(iter(ks.values()))
 
 def _input_kind(inp:Path)->str:
     if (inp/'manifest.csv').exists(): return 'frames'
@@ -249,7 +287,7 @@ def _input_kind(inp:Path)->str:
 def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of super-images
             out, # output folder: <run name>.csv per run, failed.txt, frames/ and superimages/ when built
             runs:list, # run folders of qvpipe_train
-            k:int=9, # frames per video to extract (videos only)
+            k:int|None=None, # frames per video to extract (videos only; default: as the runs were trained)
             grid:str|None=None, # super-image grid to build (default: the run's)
             tile:str|None=None, # super-image tile size to build (default: as the run was trained)
             workers:int|None=None, # processes for extraction and super-images
@@ -267,7 +305,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
     prog = kwargs.get('progress', True)
     frames = inp if kind == 'frames' else out/'frames'
     if kind == 'videos':
-        man = extract_all(inp, frames, k=k, workers=workers, progress=prog)
+        man = extract_all(inp, frames, k=k or _run_k(metas), workers=workers, progress=prog)
         videos = man.video.tolist()
         failed.update({_vname(r.video): r.error or 'extraction failed' for r in man[man.status == 'error'].itertuples()})
     res, built = {}, {}
@@ -277,7 +315,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
             imgs = frames
         elif kind == 'superimages': imgs = inp
         else:
-            g = parse_grid(grid or meta.get('grid', '3x3')); t = parse_tile(tile) if tile else _default_tile(meta, g)
+            g = parse_grid(grid or meta.get('grid', '3x3')); t = parse_tile(tile) if tile else _default_tile(meta, g, r)
             if (g, t) not in built:
                 sub = out/('superimages' if not built else f'superimages_{g[0]}x{g[1]}_{t[0]}x{t[1]}')
                 print(f'super-images {g[0]}x{g[1]}, tile {t[0]}x{t[1]} -> {sub}')
@@ -301,13 +339,13 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
 def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.csv), or of super-images
                 out:str, # output folder for <run name>.csv (and frames/, superimages/, failed.txt)
                 runs:Param('run folders of qvpipe_train (every fold checkpoint is used)', str, nargs='+')=None, # run folders of qvpipe_train
-                k:int=9, # frames per video to extract (videos only)
+                k:int=None, # frames per video to extract (videos only; default: as the runs were trained)
                 grid:str=None, # super-image grid to build, e.g. 3x3 (default: the run's)
                 tile:str=None, # super-image tile size to build, e.g. 224 (default: as the run was trained)
                 flip:bool=True, # horizontal-flip test-time augmentation; --no-flip turns it off
                 shuffle_draws:int=0, # tile-shuffle test-time augmentation draws (super-image models)
                 aggregate:str=None, # frame models: 'mean' or 'max' over a video's frames (default: the run's)
-                bs:int=32, # images per batch
+                bs:int=None, # images per batch (default: what fits, for the input size: see auto_bs)
                 device:str=None, # cuda or cpu (default: cuda when available)
                 workers:int=None, # processes for extraction and super-images
                 loaders:int=0, # image-loading processes during prediction

@@ -30,8 +30,11 @@ def fake_run(root, # where the run folder goes
         with torch.random.fork_rng(devices=[]):        # the module's own init, seeded; the global RNG is left as it was
             torch.manual_seed(seed + f)
             m = qv_model(arch, pretrained=False, head=head, embed_dim=embed_dim).eval()
+        from qvpipe_nb.superimage import parse_grid
+        (gr, gc), (h, w) = parse_grid(meta.get('grid', '3x3')), size   # k and tile, recorded as `train.run_inputs` does
         info = dict(arch=arch, head=head, embed_dim=embed_dim, drop_rate=0., n_out=N_CLASSES, classes=CLASSES, kind=kind,
-                    size=list(size), grid='3x3', aggregate='mean', fold=f, name=name, config=dict(name=name), epoch=1, mAP=.5)
+                    size=list(size), grid='3x3', aggregate='mean', fold=f, name=name, config=dict(name=name), epoch=1, mAP=.5,
+                    k=9 if kind == 'frame' else gr*gc, tile=[-(-w//gc), -(-h//gr)] if kind == 'superimage' else None)
         info.update(meta)
         p = run/f'fold{f}'/'best.pth'; p.parent.mkdir(parents=True, exist_ok=True)
         atomic_save(p, lambda q: torch.save(dict(model=m.state_dict(), meta=info), q))
