@@ -320,6 +320,8 @@ def save_checkpoint(learn:Learner, # a learner from `qv_learner`
                     size, # the input size it was trained at: a side, or [height, width]
                     kind:str='superimage', # 'superimage' or 'frame'
                     grid:str='3x3', # the super-images' grid
+                    tile=None, # the super-images' tile (width, height), so that step 5 builds the same ones
+                    k:int|None=None, # frames per video (default: the grid's cells for super-images)
                     **meta # more metadata to record (e.g. `fold`, `name`)
                    )->Path:
     "Save the weights of `learn` (its EMA weights if any) and the metadata `qvpipe_predict` needs to rebuild the model."
@@ -327,7 +329,10 @@ def save_checkpoint(learn:Learner, # a learner from `qv_learner`
     m = getattr(learn, 'ema_model', None)
     m = get_model(learn.model) if m is None else m
     w = {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
+    if kind == 'superimage' and tile is None: raise QVError('save_checkpoint: give the tile (width, height) of the super-images it was trained on')
+    r, c = (int(v) for v in grid.lower().split('x'))
     mean, std = dls_stats(learn.dls) or model_stats(learn.qv_config['arch'])   # the statistics prediction must apply
     info = dict(**learn.qv_config, mean=mean, std=std, classes=CLASSES, kind=kind, size=list(size) if isinstance(size, (tuple, list)) else size,
-                grid=grid, aggregate='mean', **meta)
+                grid=grid, tile=None if tile is None else [int(v) for v in tile], k=k or (r*c if kind == 'superimage' else None),
+                aggregate='mean', **meta)
     return atomic_save(file, lambda p: torch.save(dict(model=w, meta=info), p))
