@@ -42,7 +42,7 @@ def main():
         it = prepare_video(data/'videos'/name, 9, [spec])
         if not it['inputs']: continue
         P, _ = pred.score([it])
-        x = normalize(torch.from_numpy(it['inputs'][spec][None].copy()).permute(0, 3, 1, 2))
+        x = normalize(torch.from_numpy(it['inputs'][spec][None].copy()).permute(0, 3, 1, 2), r['meta'].get('mean'), r['meta'].get('std'))
         cf = cell_frames(len(it['indices']), cells)
         vseed = video_seed(cfg['seed'], name)
         for c in labels[name]:

@@ -46,7 +46,7 @@ def export_onnx(run, # a run folder of qvpipe_train (every fold checkpoint goes 
     net = FoldMean([m for m, _ in cks], mean, std, flip).eval()
     info = dict(run=run.name, kind=meta['kind'], classes=CLASSES, input='uint8 RGB (batch, 3, height, width)', height=h, width=w,
                 grid=list(g), tile=list(_default_tile(meta, g)) if meta['kind'] == 'superimage' else None, mean=list(mean), std=list(std),
-                folds=[int(m.get('fold', i)) for i, (_, m) in enumerate(cks)], flip=flip, aggregate=meta.get('aggregate', 'mean'),
+                folds=[int(m.get('fold', i)) for i, (_, m) in enumerate(cks)], k=meta.get('k'), flip=flip, aggregate=meta.get('aggregate', 'mean'),
                 arch=meta['arch'], head=meta.get('head', 'linear'), output='(batch, 17) probabilities, official class order')
     dst = out/f'{run.name}.onnx'
     def save(p):

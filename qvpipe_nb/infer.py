@@ -193,7 +193,7 @@ def score(self:Predictor, items:list # prepared videos (`prepare_video`), all re
         for w, r in zip(self.weights, self.runs):
             kind, grid, tile, hw = r['spec']
             x = torch.from_numpy(np.stack([it['inputs'][r['spec']] for it in items])).to(self.dev)
-            x = normalize(x.permute(0, 1, 4, 2, 3) if kind == 'frame' else x.permute(0, 3, 1, 2))
+            x = normalize(x.permute(0, 1, 4, 2, 3) if kind == 'frame' else x.permute(0, 3, 1, 2), r['meta'].get('mean'), r['meta'].get('std'))
             if kind == 'frame':
                 pf = _fwd(r['models'], x.flatten(0, 1), self.flip).view(n, k, -1).cpu().numpy()
                 p, e = (pf.max(1) if r['meta'].get('aggregate') == 'max' else pf.mean(1)), pf
@@ -278,7 +278,7 @@ def infer(videos, # a folder of videos, or a list of video files
           out, # output folder: predictions.csv, evidence.json, submission.json, report.html
           runs:list, # run folders of qvpipe_train
           blend=None, # blend.json of qvpipe_ensemble (weights, ZC rule, thresholds); None: equal weights, scores only
-          k:int=9, # frames per video
+          k:int|None=None, # frames per video (default: what the runs recorded)
           workers:int|None=None, # decoding processes (default: all usable cores but one; 0: none)
           bs:int=16, # videos per model call
           device=None, # 'cuda' or 'cpu' (default: CUDA when available)
@@ -289,12 +289,14 @@ def infer(videos, # a folder of videos, or a list of video files
          )->pd.DataFrame:
     "Triage in one call: videos in, blended scores, labels and evidence frames out (resumable); returns the predictions table."
     from qvpipe_nb.progress import qv_progress
+    from qvpipe_nb.inference import _run_k
     paths = list_videos(need_path(videos, 'video folder', is_dir=True)) if not isinstance(videos, (list, tuple)) else [Path(p) for p in videos]
     if not paths: raise QVError(f'no videos in {videos}')
     dup = pd.Series([p.name for p in paths]); dup = dup[dup.duplicated()]
     if len(dup): raise QVError(f'two videos named {dup.iloc[0]}: names must be unique')
     bl = load_blend(blend) if blend else None
     pred = Predictor(runs, bl, device=device, tta_flip=tta_flip, evidence=evidence, bs=bs)
+    k = k or _run_k({r['name']: r['meta'] for r in pred.runs})
     out = Path(out); (out/'thumbs').mkdir(parents=True, exist_ok=True)
     _check_out(out, dict(fingerprint=pred.fingerprint(), k=k, classes=CLASSES, runs=[r['name'] for r in pred.runs],
                          blend=str(blend) if blend else None), force)
@@ -427,7 +429,7 @@ def infer_cli(videos:str, # folder of videos to triage
               out:str, # output folder: predictions.csv, evidence.json, submission.json, report.html
               runs:Param('run folders of qvpipe_train (every fold checkpoint is used)', str, nargs='+')=None, # run folders of qvpipe_train
               blend:str=None, # blend.json written by qvpipe_ensemble: run weights, ZC rule, per-class thresholds
-              k:int=9, # frames per video
+              k:int=None, # frames per video (default: what the runs recorded)
               workers:int=None, # decoding processes (default: all usable cores but one)
               bs:int=16, # videos per model call
               device:str=None, # cuda or cpu (default: cuda when available)
