@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.qvpipe-installed
 FLAGS ?=
 
-.PHONY: install test demo export bench docs browser-check triage-check lab-check browser-deps mlflow-check help
+.PHONY: install test demo export bench docs browser-check triage-check lab-check browser-deps mlflow-check gpu-check help
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on a synthetic data set"
@@ -17,6 +17,7 @@ help:
 	@echo "make mlflow-check  - open the MLflow UI on a tracked toy run in headless Chromium (screenshots in reports/mlflow/)"
 	@echo "make lab-check - run the interactive training tutorial from the JupyterLab UI in headless Chromium"
 	@echo "make triage-check  - open the triage page of qvpipe_infer in headless Chromium"
+	@echo "make gpu-check    - on a GPU machine: #|cuda cells, 2 steps of each recipe at its real size, predict on cuda (gpu_check.json)"
 
 install: $(STAMP)
 
@@ -59,3 +60,8 @@ lab-check: install browser-deps
 
 mlflow-check: install browser-deps
 	$(BIN)/python tools/mlflow_check.py
+
+# On a GPU machine: every #|cuda cell, 2 optimizer steps of each recipe at its real size, qvpipe_predict on cuda,
+# a 2-process accelerate fold with 2 GPUs; figures in gpu_check.json (FLAGS=--cpu: the tiny CPU path the tests run).
+gpu-check: install
+	$(BIN)/python tools/gpu_check.py $(FLAGS)
