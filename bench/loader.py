@@ -11,7 +11,12 @@ run one after the other in the same process, so the rate you get is about 1/(1/l
 the two overlap but share the CPU cores. Images are 3x3 grids of 224-px tiles (672x672 JPEGs, as
 `qvpipe_superimages --tile 224` writes) of a textured synthetic pattern; the size defaults to the demo config's 240.
 
-    python bench/loader.py [--size 240] [--bs 16] [--n 96] [--workers 0 1 2] [--tile-shuffle]
+Then, at the recipes' real sizes (672- and 1344-px super-images, 720p frames, with and without tile shuffle), it runs
+today's loader (tile shuffle on per-cell PIL crops, a squash resize even to the same size) and this one side by side,
+in one process on one core, and prints the ratio; and an ESTIMATE (shown as such) of the img/s each recipe's GPU
+could consume.
+
+    python bench/loader.py [--size 240] [--bs 16] [--n 96] [--workers 0 1 2] [--tile-shuffle] [--real] [--real-n 16]
 """
 import argparse, os, sys, tempfile, time, warnings
 from pathlib import Path
@@ -24,14 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings('ignore')
 
 
-def make_images(folder: Path, n: int, side: int = 672, seed: int = 0) -> pd.DataFrame:
-    "`n` textured JPEG super-images (smooth shapes + noise, compressing like photos) and their folds table."
+def make_images(folder: Path, n: int, side: int = 672, seed: int = 0, width: int | None = None) -> pd.DataFrame:
+    "`n` textured JPEG images `side` high and `width` (default `side`) wide (smooth shapes + noise, compressing like photos), and their folds table."
     from qvpipe_nb.core import CLASSES
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:side, 0:side] / side
+    w = width or side
+    yy, xx = np.mgrid[0:side, 0:w] / side
     base = np.stack([np.sin((4+3*c)*xx*6.3) * np.cos((5+2*c)*yy*6.3) for c in range(3)], -1)
     for i in range(n):
-        coarse = np.asarray(Image.fromarray(rng.integers(0, 256, (42, 42, 3), dtype=np.uint8)).resize((side, side), Image.BICUBIC))
+        coarse = np.asarray(Image.fromarray(rng.integers(0, 256, (42, 42, 3), dtype=np.uint8)).resize((w, side), Image.BICUBIC))
         a = np.roll(base, tuple(rng.integers(0, side, 2)), (0, 1))
         a = (0.5*coarse + 60*a + 64 + rng.integers(-12, 13, a.shape)).clip(0, 255).astype(np.uint8)
         Image.fromarray(a).save(folder/f'v{i}.jpg', quality=95)
@@ -51,6 +57,98 @@ def loader_rate(items, size, bs, workers, tile_shuffle, epochs=2):
     for _ in range(epochs):
         for x, y in dl: n += len(x)
     return n / (time.perf_counter() - t0)
+
+
+class TodayTileShuffle:
+    "The loader's tile shuffle before this change, for the side-by-side: per-cell crops of the PIL image (`superimage.shuffle_tiles`)."
+    def __new__(cls, grid=(3, 3)):
+        import torch
+        from fastai.vision.all import RandTransform, PILImage
+        from qvpipe_nb.superimage import shuffle_tiles
+        class T(RandTransform):
+            split_idx, order = 0, 0
+            def before_call(self, b, split_idx):
+                super().before_call(b, split_idx); self.perm = torch.randperm(9).tolist()
+            def encodes(self, x: PILImage): return PILImage(shuffle_tiles(x, grid, self.perm))
+        return T()
+
+
+def today_dls(items, size, bs, tile_shuffle):
+    "The training loader before this change (tile shuffle on PIL crops, a squash `Resize` even to the same size), else as `superimage_dls`."
+    from fastai.vision.all import (DataBlock, TransformBlock, MultiCategoryBlock, IntToFloatTensor, Normalize, Resize, ResizeMethod,
+                                   FlipItem, imagenet_stats)
+    from qvpipe_nb.core import CLASSES
+    from qvpipe_nb.data import LoadImage, image_path, label_codes, fold_splitter
+    f = FlipItem(0.5); f.order = 2
+    tfms = ([TodayTileShuffle()] if tile_shuffle else []) + [Resize(size, method=ResizeMethod.Squish), f]
+    db = DataBlock(blocks=(TransformBlock(type_tfms=LoadImage(size), batch_tfms=IntToFloatTensor), MultiCategoryBlock(vocab=CLASSES)),
+                   get_x=image_path, get_y=label_codes, splitter=fold_splitter(None), item_tfms=tfms,
+                   batch_tfms=Normalize.from_stats(*imagenet_stats, cuda=False))
+    return db.dataloaders(items, bs=bs, num_workers=0, device='cpu')
+
+
+def per_core(make, epochs=2):
+    """Images/s of the CPU side of the training loader `make()`, in one process on one core (torch and OpenCV
+    single-threaded), whole epochs: decode, item transforms, collation. The batch transforms (uint8 -> float, normalise)
+    are left out: in training they run on the GPU, after the batch is moved there."""
+    import torch, cv2
+    from fastai.data.core import Pipeline
+    torch.set_num_threads(1); cv2.setNumThreads(1)
+    dl = make().train
+    dl.after_batch = Pipeline([])
+    dl.one_batch()
+    n, t0 = 0, time.perf_counter()
+    for _ in range(epochs):
+        for x, y in dl: n += len(x)
+    return n / (time.perf_counter() - t0)
+
+
+REAL = [  # case, image (height, width), model input, tile shuffle
+    ('1344-px super-images, tile shuffle', (1344, 1344), 1344, True),
+    ('1344-px super-images', (1344, 1344), 1344, False),
+    ('672-px super-images, tile shuffle', (672, 672), 672, True),
+    ('448 px from 672-px super-images', (672, 672), 448, False),
+    ('448 px from 672, tile shuffle', (672, 672), 448, True),
+    ('224 px frames from 720p', (720, 1280), 224, False),
+]
+
+
+def real_sizes(n, bs):
+    "Today's loader and this one side by side at the recipes' real sizes, images/s per core."
+    from qvpipe_nb.data import superimage_dls
+    print(f"\n{'case':<38} {'today':>8} {'now':>8} {'ratio':>6}   (img/s per core, CPU side; {n} images, bs {bs}, 2 epochs)")
+    out = []
+    with tempfile.TemporaryDirectory() as d:
+        made = {}
+        for case, (h, w), size, ts in REAL:
+            if (h, w) not in made:
+                f = Path(d)/f'{h}x{w}'; f.mkdir(); made[(h, w)] = make_images(f, n, side=h, width=w)
+            items = made[(h, w)]
+            old = per_core(lambda: today_dls(items, size, bs, ts))
+            new = per_core(lambda: superimage_dls(items, valid_fold=None, size=size, bs=bs, tile_shuffle=ts, device='cpu'))
+            print(f'{case:<38} {old:8.1f} {new:8.1f} {new/old:6.2f}x', flush=True)
+            out.append(dict(case=case, today=old, now=new))
+    return out
+
+
+GPU_RATES = {  # recipe: (arch, input, bs) -- what the GPU could consume, ESTIMATED (not measured): see `gpu_estimate`
+    'convnext_b_superimage_asl': ('convnext_base', 1344), 'tresnet_mldecoder': ('tresnet_m', 448),
+    'nfnet_f3_cbfocal': ('dm_nfnet_f3', 576), 'resnet18_framewise': ('resnet18', 224)}
+
+
+def gpu_estimate(tflops=400, util=0.35):
+    "ESTIMATE of training img/s on one H100/H200-class GPU: forward GMACs counted on the meta device, x2 FLOPs a MAC, x3 for fwd+bwd, at `util` of `tflops` bf16."
+    import torch, timm
+    from torch.utils.flop_counter import FlopCounterMode
+    print(f'\nGPU consumption per recipe (an ESTIMATE, not a measurement: {tflops} dense bf16 TFLOP/s at {util:.0%} utilisation; '
+          f'1 MAC = 2 FLOPs; training = 3x forward; make gpu-check measures it)')
+    for name, (arch, side) in GPU_RATES.items():
+        with torch.device('meta'):
+            m = timm.create_model(arch, pretrained=False, num_classes=17); x = torch.empty(1, 3, side, side)
+        with FlopCounterMode(display=False) as fc: m(x)
+        gf = fc.get_total_flops() / 1e9               # FLOPs (FlopCounterMode counts 2 per MAC)
+        rate = tflops * 1e12 * util / (3 * gf * 1e9)
+        print(f'  {name:<28} {arch} at {side}px: {gf/2:6.1f} GMACs = {gf:6.1f} GFLOPs forward; ~{rate:6.0f} img/s to keep the GPU busy')
 
 
 def decode_ms(items, size):
@@ -86,7 +184,11 @@ def main():
     ap.add_argument('--n', type=int, default=96, help='super-images per epoch')
     ap.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--tile-shuffle', action='store_true', help='also apply tile shuffle in the loader')
+    ap.add_argument('--real', action='store_true', help="only the real sizes: today's loader and this one side by side, per core")
+    ap.add_argument('--real-n', type=int, default=16, help='images per real-size case')
     a = ap.parse_args()
+    if a.real:
+        real_sizes(a.real_n, 4); gpu_estimate(); return
     import torch
     t_start = time.perf_counter()
     print(f'CPU: {os.cpu_count()} logical cores ({len(os.sched_getaffinity(0))} usable), torch threads {torch.get_num_threads()}')
@@ -106,6 +208,7 @@ def main():
             serial = 1 / (1/lr + 1/tr) if w == 0 else min(lr, tr)
             print(f'{w:>7} {lr:13.1f} {lr/tr:13.2f} {serial:13.1f}' + ('   (load then train, one process)' if w == 0
                                                                        else '   (upper bound: overlapped, cores shared)'))
+    real_sizes(a.real_n, 4); gpu_estimate()
     print(f'\nbench took {time.perf_counter()-t_start:.0f}s')
 
 

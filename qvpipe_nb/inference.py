@@ -70,10 +70,9 @@ class ImageSet(torch.utils.data.Dataset):
                  orders:list=(None,), # one view per cell order (tile shuffle); None: the image as it is
                  grid=(3, 3) # the super-images' grid, for `orders`
                 ):
-        from qvpipe_nb.data import LoadImage
-        from fastai.vision.augment import Resize, ResizeMethod
-        self.paths, self.orders, self.grid = list(paths), list(orders), parse_grid(grid)
-        self.load, self.resize = LoadImage(_size(size)), Resize(_size(size), method=ResizeMethod.Squish)
+        from qvpipe_nb.data import LoadImage, ResizeIfNeeded
+        self.paths, self.orders, self.grid, self.hw = list(paths), list(orders), parse_grid(grid), _size(size)
+        self.load, self.resize = LoadImage(self.hw), ResizeIfNeeded(self.hw)   # as the validation set in training
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
         try:
@@ -81,8 +80,7 @@ class ImageSet(torch.utils.data.Dataset):
             views = [im if o is None else type(im)(shuffle_tiles(im, self.grid, o)) for o in self.orders]
             return torch.stack([torch.from_numpy(np.array(self.resize(v, split_idx=1), dtype=np.uint8)).permute(2, 0, 1) for v in views]), True
         except (OSError, ValueError, SyntaxError):          # a corrupt or truncated image: reported by the caller
-            h, w = self.resize.size
-            return torch.zeros(len(self.orders), 3, h, w, dtype=torch.uint8), False
+            return torch.zeros(len(self.orders), 3, *self.hw, dtype=torch.uint8), False
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
