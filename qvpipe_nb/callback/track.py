@@ -228,7 +228,7 @@ class MLflowCallback(Callback):
         self._do(self._log, parent, dict(metrics), step, int(time.time() * 1000))
 
     def log_parent(self, metrics:dict, # name -> number, logged on the parent run
-                   step:int=0
+                   step:int=0 # the step they belong to (e.g. the number of folds done)
                   ):
         "Log `metrics` on the parent run (pooled results of the folds done so far)."
         self.log_metrics(metrics, step, parent=True)
