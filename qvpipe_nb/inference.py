@@ -290,7 +290,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
             tile:str|None=None, # super-image tile size to build (default: as the run was trained)
             workers:int|None=None, # processes for extraction and super-images
             aggregate:str|None=None, # frame runs: 'mean' or 'max' (default: the run's)
-            loaders:int=0, # image-loading processes during prediction
+            loaders:int|None=None, # image-loading processes during prediction (default: up to 8 on CUDA, none on the CPU)
             **kwargs # passed to `predict_items` (tta_flip, shuffle_draws, bs, device, seed, progress)
            )->dict:
     "Step 5a in one call: extract and build what each run needs, predict, write OUT/<run>.csv and OUT/failed.txt; returns {run name: csv}."
@@ -306,6 +306,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
         man = extract_all(inp, frames, k=k or _run_k(metas), workers=workers, progress=prog)
         videos = man.video.tolist()
         failed.update({_vname(r.video): r.error or 'extraction failed' for r in man[man.status == 'error'].itertuples()})
+    nl = loaders if loaders is not None else min(8, max(0, default_workers() - 1)) if _device(kwargs.get('device')).type == 'cuda' else 0
     res, built = {}, {}
     for r, meta in metas.items():
         if meta['kind'] == 'frame':
@@ -320,7 +321,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
                 build_superimages(frames, sub, g, t, workers=workers, progress=prog)
                 built[(g, t)] = sub
             imgs = built[(g, t)]
-        pr = predict_run(r, imgs, aggregate=aggregate, videos=videos, workers=loaders, **kwargs)
+        pr = predict_run(r, imgs, aggregate=aggregate, videos=videos, workers=nl, **kwargs)
         failed.update({v: e for v, e in pr.attrs['failed'].items() if v not in set(pr.video)})
         dst = out/f'{r.name}.csv'
         with atomic_write(dst, newline='') as f: pr.to_csv(f, index=False, float_format='%.6f')
@@ -346,7 +347,7 @@ def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.
                 bs:int=None, # images per batch (default: what fits, for the input size: see auto_bs)
                 device:str=None, # cuda or cpu (default: cuda when available)
                 workers:int=None, # processes for extraction and super-images
-                loaders:int=0, # image-loading processes during prediction
+                loaders:int=None, # image-loading processes during prediction (default: up to 8 on CUDA, none on the CPU)
                 seed:int=0, # seed of the tile-shuffle draws
                ):
     "Step 5a: predict video probabilities with every fold checkpoint of each run; writes OUT/<run name>.csv."
