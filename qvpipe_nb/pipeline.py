@@ -71,6 +71,9 @@ def run_demo(root='data/demo', # where the synthetic data and intermediate outpu
     sub = make_submission(ens, root/'submission.json', list(test_labels))
     test_map, per_class = evaluate(root/'test'/'labels.json', root/'submission.json')
     m = write_report(report, O, ol, info['weights'], info['zc'], P, test_labels, info['thresholds'], title='qvpipe_nb demo')
+    from qvpipe_nb.callback.track import log_run      # the blend beside the tracked folds (nothing when tracking is off)
+    log_run('ensemble', 'demo submission', [run], params=dict(weights=info['weights'], zc_t=info['zc'].get('t')),
+            metrics=dict(oof_map=info.get('oof_map'), test_map=float(test_map)), artifacts=[root/'submission.json', report/'report.md'])
     lap('predict+ensemble')
     res = dict(test_map=float(test_map), per_class_ap={c: float(a) for c, a in zip(CLASSES, per_class)},
                oof_map=float(info.get('oof_map', float('nan'))), zc_rule=info['zc'].get('t'), n_train=len(labels),

@@ -779,7 +779,7 @@ def make_synth(out, # output folder: videos/, labels.json, bad.txt, synth.json
                progress:bool=True # show a progress bar
               )->dict[str, list[int]]:
     "Write a synthetic QV-Pipe set into `out` and return its labels (video name -> class ids)."
-    from fastprogress.fastprogress import progress_bar
+    from qvpipe_nb.progress import qv_progress
     out, (W, H) = Path(out), size
     if W % 2 or H % 2 or W < 16 or H < 16: raise QVError(f'size must be even and at least 16x16, got {W}x{H}')
     if n_frames < 1: raise QVError(f'n_frames must be at least 1, got {n_frames}')
@@ -806,7 +806,7 @@ def make_synth(out, # output folder: videos/, labels.json, bad.txt, synth.json
             ex = ProcessPoolExecutor(workers)
             res = (f.result() for f in as_completed([ex.submit(_render_one, j) for j in jobs]))
         try:
-            for name, err in (progress_bar(res, total=len(jobs), leave=False) if progress else res):
+            for name, err in (qv_progress(res, total=len(jobs), leave=False, label='synth') if progress else res):
                 if err: errors.append(f'{name}: {err}'); print(f'failed: {name}: {err}', file=sys.stderr)
         finally:
             if workers > 1: ex.shutdown(cancel_futures=True)

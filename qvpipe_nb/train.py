@@ -393,7 +393,7 @@ def train(cfg:TrainConfig, # the run's config
 
 # %% ../nbs/10_train.ipynb #9e9965b5
 @call_parse
-def train_cli(config:str, # a YAML experiment config (see exp/configs/)
+def train_cli(config:str, # a recipe name (qvpipe_recipes lists them) or a YAML config file
               fold:int=None, # train this validation fold
               all_folds:bool=False, # train every fold (or the config's `folds`)
               resume:bool=False, # continue interrupted folds from their last checkpoint
