@@ -9,6 +9,7 @@ HTML evaluation report of `ensemble.write_report`, built with hostile model and 
 when Chromium or Playwright is missing (exit 1 instead when QV_REQUIRE_BROWSER=1, as in CI); exit 1 on a real failure. The server is always stopped.
 """
 import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,10 +51,40 @@ def write_report_page(d:Path)->Path:
     return d/'report.html'
 
 
-def skip(msg):
+def skip(msg, what='browser-check'):
     "Skip, or fail where a browser is required (CI sets QV_REQUIRE_BROWSER=1)."
-    if os.environ.get('QV_REQUIRE_BROWSER') == '1': print(f'browser-check FAILED: {msg} (QV_REQUIRE_BROWSER=1)'); sys.exit(1)
-    print(f'browser-check skipped: {msg}'); sys.exit(0)
+    if os.environ.get('QV_REQUIRE_BROWSER') == '1': print(f'{what} FAILED: {msg} (QV_REQUIRE_BROWSER=1)'); sys.exit(1)
+    print(f'{what} skipped: {msg}'); sys.exit(0)
+
+def need_browser(chromium:str, what:str='browser-check')->str:
+    "The Chromium to drive; a skip (or a failure, see `skip`) when it or the playwright package is missing."
+    exe = chromium if Path(chromium).exists() else shutil.which('chromium')
+    if not exe: skip(f'no Chromium at {chromium} or on PATH (Debian: apt-get install chromium)', what)
+    try: import playwright.sync_api  # noqa: F401
+    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)', what)
+    return exe
+
+@contextmanager
+def browser_page(chromium:str, shots:Path, **kw):
+    "A page in headless Chromium (`kw`: new_page options); when the block fails, its screenshot goes to shots/failure.png."
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
+        try:
+            page = br.new_page(**kw)
+            try: yield page
+            except Exception:
+                try: page.screenshot(path=str(shots/'failure.png')); print(f'page at failure: {shots}/failure.png', file=sys.stderr)
+                except Exception: pass
+                raise
+        finally: br.close()
+
+def failed(what:str, e:Exception, log:Path, server:str)->int:
+    "Say why a check failed, with the last lines of its server's log; the exit code 1."
+    print(f'{what} FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}', file=sys.stderr)
+    tail = log.read_text(errors='replace').splitlines()[-25:] if log.exists() else []
+    print(f'--- last lines of the {server} log ---\n' + '\n'.join(tail), file=sys.stderr)
+    return 1
 
 def free_port()->int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
@@ -159,10 +190,8 @@ def main():
     ap.add_argument('--out', default=str(ROOT/'reports'/'browser'), help='folder for the screenshots')
     ap.add_argument('--timeout', type=int, default=120, help='seconds to wait for each step in the page')
     a = ap.parse_args()
-    chromium = a.chromium if Path(a.chromium).exists() else shutil.which('chromium')
-    if not chromium: skip(f'no Chromium at {a.chromium} or on PATH (Debian: apt-get install chromium)')
-    try: from playwright.sync_api import sync_playwright, Error as PWError
-    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
+    chromium = need_browser(a.chromium)
+    from playwright.sync_api import Error as PWError
     shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
     (shots/'failure.png').unlink(missing_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix='qv-browser-')); (tmp/'nb').mkdir()
@@ -174,27 +203,15 @@ def main():
         proc = start_lab(tmp, port, token, log)
         wait_ready(proc, port, token)
         print(f'JupyterLab up on 127.0.0.1:{port} after {time.time()-t0:.1f} s')
-        with sync_playwright() as pw:
-            br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
-            try:
-                rp = br.new_page()
-                rp.goto(write_report_page(tmp/'report').as_uri(), timeout=a.timeout*1000)
-                check_escaped(rp, 'report page'); rp.screenshot(path=str(shots/'report.png'), full_page=False); rp.close()
-                page = br.new_page(viewport=dict(width=1400, height=1700))
-                page.goto(f'http://127.0.0.1:{port}/lab/tree/analysis_demo.ipynb?token={token}', timeout=a.timeout*1000)
-                try: check(page, shots, a.timeout*1000)
-                except Exception:
-                    try: page.screenshot(path=str(shots/'failure.png')); print(f'page at failure: {shots}/failure.png', file=sys.stderr)
-                    except Exception: pass
-                    raise
-            finally: br.close()
+        with browser_page(chromium, shots) as rp:
+            rp.goto(write_report_page(tmp/'report').as_uri(), timeout=a.timeout*1000)
+            check_escaped(rp, 'report page'); rp.screenshot(path=str(shots/'report.png'), full_page=False)
+        with browser_page(chromium, shots, viewport=dict(width=1400, height=1700)) as page:
+            page.goto(f'http://127.0.0.1:{port}/lab/tree/analysis_demo.ipynb?token={token}', timeout=a.timeout*1000)
+            check(page, shots, a.timeout*1000)
         print(f'browser-check passed in {time.time()-t0:.0f} s; screenshots in {shots}/ (analysis.png: the widget as first rendered)')
         return 0
-    except (Failure, PWError) as e:
-        print(f'browser-check FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}', file=sys.stderr)
-        log.flush(); tail = (tmp/'lab.log').read_text(errors='replace').splitlines()[-25:]
-        print('--- last lines of the JupyterLab log ---\n' + '\n'.join(tail), file=sys.stderr)
-        return 1
+    except (Failure, PWError) as e: log.flush(); return failed('browser-check', e, tmp/'lab.log', 'JupyterLab')
     finally:
         stop(proc); log.close()
         shutil.rmtree(tmp, ignore_errors=True)

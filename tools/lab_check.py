@@ -10,7 +10,7 @@ exit 1 on a real failure. The server is always stopped.
 """
 import argparse, json, os, secrets, shutil, sys, tempfile, time
 from pathlib import Path
-from browser_check import CHROME_ARGS, Failure, skip, free_port, start_lab, stop, wait_ready
+from browser_check import Failure, need_browser, browser_page, failed, free_port, start_lab, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT/'nbs'/'tutorials'/'01_train_in_a_notebook.ipynb'
@@ -105,10 +105,8 @@ def main():
     ap.add_argument('--run-timeout', type=int, default=900, help='seconds the whole notebook may take to run')
     ap.add_argument('--threads', type=int, default=len(os.sched_getaffinity(0)), help="the kernel's CPU threads")
     a = ap.parse_args()
-    chromium = a.chromium if Path(a.chromium).exists() else shutil.which('chromium')
-    if not chromium: skip(f'no Chromium at {a.chromium} or on PATH (Debian: apt-get install chromium)')
-    try: from playwright.sync_api import sync_playwright, Error as PWError
-    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
+    chromium = need_browser(a.chromium, 'lab-check')
+    from playwright.sync_api import Error as PWError
     shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
     (shots/'failure.png').unlink(missing_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix='qv-lab-')); (tmp/'nb').mkdir()
@@ -121,24 +119,12 @@ def main():
         proc = start_lab(tmp, port, token, log, threads=a.threads)
         wait_ready(proc, port, token)
         print(f'JupyterLab up on 127.0.0.1:{port} after {time.time()-t0:.1f} s; running {name} ({n_code} code cells)')
-        with sync_playwright() as pw:
-            br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
-            try:
-                page = br.new_page(viewport=dict(width=1400, height=1600))
-                page.goto(f'http://127.0.0.1:{port}/lab/tree/{name}?token={token}', timeout=a.timeout*1000)
-                try: secs = check(page, shots, n_code, a.timeout*1000, a.run_timeout)
-                except Exception:
-                    try: page.screenshot(path=str(shots/'failure.png')); print(f'page at failure: {shots}/failure.png', file=sys.stderr)
-                    except Exception: pass
-                    raise
-            finally: br.close()
+        with browser_page(chromium, shots, viewport=dict(width=1400, height=1600)) as page:
+            page.goto(f'http://127.0.0.1:{port}/lab/tree/{name}?token={token}', timeout=a.timeout*1000)
+            secs = check(page, shots, n_code, a.timeout*1000, a.run_timeout)
         print(f'lab-check passed in {time.time()-t0:.0f} s (the notebook ran in {secs:.0f} s); screenshots in {shots}/')
         return 0
-    except (Failure, PWError) as e:
-        print(f'lab-check FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}', file=sys.stderr)
-        log.flush(); tail = (tmp/'lab.log').read_text(errors='replace').splitlines()[-25:]
-        print('--- last lines of the JupyterLab log ---\n' + '\n'.join(tail), file=sys.stderr)
-        return 1
+    except (Failure, PWError) as e: log.flush(); return failed('lab-check', e, tmp/'lab.log', 'JupyterLab')
     finally:
         stop(proc); log.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -13,14 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/'tools'))
-from browser_check import CHROME_ARGS, free_port, stop  # the browser flags, a free port, stopping a server's process group
-
-class Failure(Exception): pass
-
-def skip(msg):
-    "Skip, or fail where a browser is required (CI sets QV_REQUIRE_BROWSER=1)."
-    if os.environ.get('QV_REQUIRE_BROWSER') == '1': print(f'mlflow-check FAILED: {msg} (QV_REQUIRE_BROWSER=1)'); sys.exit(1)
-    print(f'mlflow-check skipped: {msg}'); sys.exit(0)
+from browser_check import Failure, need_browser, browser_page, failed, free_port, stop  # shared with the other browser checks
 
 def store_uri(store:str)->str:
     "A tracking URI from `--store`: a URI as it is, a folder as its `mlflow.db`, a `.db` file as SQLite."
@@ -120,10 +113,8 @@ def main():
     ap.add_argument('--out', default=str(ROOT/'reports'/'mlflow'), help='folder for the screenshots')
     ap.add_argument('--timeout', type=int, default=90, help='seconds to wait for each step in the page')
     a = ap.parse_args()
-    chromium = a.chromium if Path(a.chromium).exists() else shutil.which('chromium')
-    if not chromium: skip(f'no Chromium at {a.chromium} or on PATH (Debian: apt-get install chromium)')
-    try: from playwright.sync_api import sync_playwright, Error as PWError
-    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
+    chromium = need_browser(a.chromium, 'mlflow-check')
+    from playwright.sync_api import Error as PWError
     shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
     (shots/'failure.png').unlink(missing_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix='qv-mlflow-'))
@@ -135,23 +126,11 @@ def main():
         proc = start_ui(uri, port, log)
         wait_ready(proc, port)
         print(f'mlflow ui up on 127.0.0.1:{port} after {time.time()-t0:.1f} s ({uri})')
-        with sync_playwright() as pw:
-            br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
-            try:
-                page = br.new_page(viewport=dict(width=1400, height=900))
-                try: check(page, f'http://127.0.0.1:{port}', exp_id, parent, fold, shots, a.timeout*1000)
-                except Exception:
-                    try: page.screenshot(path=str(shots/'failure.png')); print(f'page at failure: {shots}/failure.png', file=sys.stderr)
-                    except Exception: pass
-                    raise
-            finally: br.close()
+        with browser_page(chromium, shots, viewport=dict(width=1400, height=900)) as page:
+            check(page, f'http://127.0.0.1:{port}', exp_id, parent, fold, shots, a.timeout*1000)
         print(f'mlflow-check passed in {time.time()-t0:.0f} s; screenshots in {shots}/ (experiment.png, fold_run.png, fold_charts.png)')
         return 0
-    except (Failure, PWError) as e:
-        print(f'mlflow-check FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}', file=sys.stderr)
-        log.flush(); tail = (tmp/'ui.log').read_text(errors='replace').splitlines()[-25:]
-        print('--- last lines of the mlflow ui log ---\n' + '\n'.join(tail), file=sys.stderr)
-        return 1
+    except (Failure, PWError) as e: log.flush(); return failed('mlflow-check', e, tmp/'ui.log', 'mlflow ui')
     finally:
         stop(proc); log.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -10,15 +10,10 @@ missing browser skips (exit 0), or fails when QV_REQUIRE_BROWSER=1 (as in CI); e
 import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync']
-HOSTILE = '<img src=x onerror="window.__qv_pwned=1">.mp4'
+from browser_check import need_browser, browser_page  # shared with the other browser checks
 
-def skip(msg):
-    "Skip, or fail where a browser is required (CI sets QV_REQUIRE_BROWSER=1)."
-    if os.environ.get('QV_REQUIRE_BROWSER') == '1': print(f'triage-check FAILED: {msg} (QV_REQUIRE_BROWSER=1)'); sys.exit(1)
-    print(f'triage-check skipped: {msg}'); sys.exit(0)
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = '<img src=x onerror="window.__qv_pwned=1">.mp4'
 
 def make_triage(d:Path)->Path:
     "A triaged small set in `d`/out; returns the report page."
@@ -39,18 +34,13 @@ def main():
     ap.add_argument('--chromium', default=os.environ.get('CHROMIUM', '/usr/bin/chromium'), help='Chromium executable')
     ap.add_argument('--out', default=str(ROOT/'reports'/'triage'), help='folder for the screenshot')
     a = ap.parse_args()
-    chromium = a.chromium if Path(a.chromium).exists() else shutil.which('chromium')
-    if not chromium: skip(f'no Chromium at {a.chromium} or on PATH (Debian: apt-get install chromium)')
-    try: from playwright.sync_api import sync_playwright
-    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)')
+    chromium = need_browser(a.chromium, 'triage-check')
     shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as td:
         t0 = time.time(); page_file = make_triage(Path(td))
         n_videos = 13
         print(f'triaged {n_videos} videos in {time.time() - t0:.1f}s -> {page_file.name}')
-        with sync_playwright() as pw:
-            br = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROME_ARGS)
-            pg = br.new_page(viewport=dict(width=1200, height=900))
+        with browser_page(chromium, shots, viewport=dict(width=1200, height=900)) as pg:
             errors = []
             pg.on('pageerror', lambda e: errors.append(str(e)))
             pg.goto(page_file.as_uri(), wait_until='load')
@@ -61,7 +51,6 @@ def main():
             shown = pg.locator('td.v', has_text=HOSTILE).count()
             failed = pg.locator('.fail').count()
             pg.screenshot(path=str(shots/'report.png'), full_page=False)
-            br.close()
     problems = []
     if rows != n_videos: problems.append(f'{rows} rows, expected {n_videos}')
     if len(imgs) != n_videos - 2: problems.append(f'{len(imgs)} thumbnails, expected {n_videos - 2} (every readable video)')
