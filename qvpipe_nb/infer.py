@@ -101,11 +101,11 @@ def prepare_video(path, # a video file
                   specs:list, # model inputs to make: (kind, grid, tile, (height, width)) from `Predictor.specs`
                   thumb:int=96 # thumbnail tile width in pixels
                  )->dict:
-    "Decode a video in memory and make every model input it needs: super-images or frames as uint8 arrays, and a thumbnail."
+    "Decode a video in memory and make every model input it needs: super-images or frames as uint8 arrays, and a thumbnail; keyed as label files write it."
     from qvpipe_nb.frames import read_video
     from qvpipe_nb.superimage import make_grid
     row, frames = read_video(path, k, fmt='rgb24')
-    out = dict(video=Path(path).name, status=row['status'], reason=row['error'] or row['note'], fps=row.get('fps', 0.),
+    out = dict(video=ext_key(Path(path).name), status=row['status'], reason=row['error'] or row['note'], fps=row.get('fps', 0.),
                indices=[int(i) for i in row['indices'].split()], inputs={}, thumb=None, grid=None)
     if not frames: return out
     try: _make_inputs(out, frames, specs, thumb)
@@ -149,7 +149,7 @@ def stream_videos(paths:list, # video files
             f, p = q.popleft()
             try: r = f.result()
             except Exception as e:     # a worker that died (out of memory, a crash in a library): report, go on
-                r = dict(video=Path(p).name, status='error', reason=f'decoding failed: {type(e).__name__}: {e}', fps=0.,
+                r = dict(video=ext_key(Path(p).name), status='error', reason=f'decoding failed: {type(e).__name__}: {e}', fps=0.,
                          indices=[], inputs={}, thumb=None, grid=None)
             nxt = next(it, None)
             if nxt is not None: q.append((ex.submit(prepare_video, nxt, k, specs), nxt))
@@ -292,8 +292,8 @@ def infer(videos, # a folder of videos, or a list of video files
     from qvpipe_nb.inference import _run_k
     paths = list_videos(need_path(videos, 'video folder', is_dir=True)) if not isinstance(videos, (list, tuple)) else [Path(p) for p in videos]
     if not paths: raise QVError(f'no videos in {videos}')
-    dup = pd.Series([p.name for p in paths]); dup = dup[dup.duplicated()]
-    if len(dup): raise QVError(f'two videos named {dup.iloc[0]}: names must be unique')
+    dup = pd.Series([ext_key(p.name) for p in paths]); dup = dup[dup.duplicated()]
+    if len(dup): raise QVError(f'two videos named {dup.iloc[0]} (whatever the case of the ending): names must be unique')
     bl = load_blend(blend) if blend else None
     pred = Predictor(runs, bl, device=device, tta_flip=tta_flip, evidence=evidence, bs=bs)
     k = k or _run_k({r['name']: r['meta'] for r in pred.runs})
@@ -302,7 +302,7 @@ def infer(videos, # a folder of videos, or a list of video files
                          blend=str(blend) if blend else None), force)
     res = _read_results(out/'results.jsonl')
     with atomic_write(out/'results.jsonl') as f: f.write(''.join(json.dumps(r) + '\n' for r in res.values()))
-    todo = [p for p in paths if p.name not in res]
+    todo = [p for p in paths if ext_key(p.name) not in res]
     workers = max(0, default_workers() - 1) if workers is None else workers
     def done(batch, log):
         ok = [x for x in batch if x['inputs']]
@@ -324,7 +324,7 @@ def infer(videos, # a folder of videos, or a list of video files
             if len(buf) == bs: done(buf, log); buf = []
             bar.comment = f'{(i + 1)/max(time.time() - t0, 1e-9):.1f} videos/s'
         if buf: done(buf, log)
-    rows = [res[p.name] for p in paths]
+    rows = [res[ext_key(p.name)] for p in paths]
     return write_outputs(out, rows, pred)
 
 # %% ../nbs/13a_infer.ipynb #06e08c1f
