@@ -7,8 +7,9 @@ which keeps rendering short while the files decode as 720p does), then measures,
   stream   `infer` end to end (decoding in workers while the model scores, outputs written)
   old      today's two-step path: `predict` (extract JPEGs to disk, build super-images, predict every fold) then
            `ensemble` (fold mean, submission)
-and prints stream / max(decode, model) (target at most 1.15) and old / stream. Needs a trained run: by default
-that of `make demo` (exp/runs/demo).
+and prints stream / max(decode, model) (target at most 1.15) and old / stream. Then the run exported to ONNX
+(`qvpipe_export`) against eager PyTorch on the same batches: time ratio and largest score difference. Needs a
+trained run: by default that of `make demo` (exp/runs/demo).
 
     python bench/infer.py [--run exp/runs/demo] [--n 8] [--frames 100] [--workers 1]
 """
@@ -52,12 +53,27 @@ def main():
         ens, _ = ensemble({run.name: read_preds(csvs[run.name])})
         make_submission(ens, d/'old'/'submission.json', [v.name for v in vids])
         t_old = time.time() - t0
+        from qvpipe_nb.export import export_onnx, onnx_session, onnx_predict, FoldMean
+        from qvpipe_nb.inference import load_checkpoint, run_checkpoints
+        sess, info = onnx_session(export_onnx(run, d/'onnx'))
+        net = FoldMean([load_checkpoint(p)[0] for p in run_checkpoints(run)], info['mean'], info['std']).eval()
+        spec = pred.specs[0]
+        xs = [np.ascontiguousarray(np.stack([it['inputs'][spec] for it in items[i:i + a.bs] if it['inputs']]).transpose(0, 3, 1, 2))
+              for i in range(0, len(items), a.bs)]
+        with torch.inference_mode(): net(torch.from_numpy(xs[0])); onnx_predict(sess, xs[0])      # warm-up of both
+        t0 = time.time()
+        with torch.inference_mode(): pt = [net(torch.from_numpy(x)).numpy() for _ in range(3) for x in xs][-len(xs):]
+        t_pt = time.time() - t0
+        t0 = time.time(); ox = [onnx_predict(sess, x) for _ in range(3) for x in xs][-len(xs):]; t_ox = time.time() - t0
+        diff = max(float(np.abs(p - o).max()) for p, o in zip(pt, ox))
         big = max(t_dec, t_model)
         print(f'decode alone   {t_dec:7.2f}s  ({len(vids)/t_dec:.2f} videos/s)')
         print(f'model alone    {t_model:7.2f}s  ({len(vids)/t_model:.2f} videos/s)')
         print(f'stream (infer) {t_stream:7.2f}s  ({len(vids)/t_stream:.2f} videos/s)')
         print(f'old path       {t_old:7.2f}s  (extract to disk, super-images, predict, ensemble)')
         print(f'stream / max(decode, model) = {t_stream/big:.2f} (target <= 1.15); old / stream = {t_old/t_stream:.2f}x')
+        print(f'ONNX (onnxruntime, CPU) {t_ox:.2f}s against eager PyTorch {t_pt:.2f}s on the same batches (3 passes, after a warm-up): {t_pt/t_ox:.2f}x; '
+              f'largest score difference {diff:.1e} (target 1e-4)')
     finally: shutil.rmtree(d, ignore_errors=True)
     return 0
 
