@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #d26a8159
 from __future__ import annotations
-import json, os, platform, re, sys, time, warnings, dataclasses
+import json, math, os, platform, re, sys, time, warnings, dataclasses
 from dataclasses import dataclass, field, fields, asdict
 from contextlib import nullcontext, contextmanager
 from copy import deepcopy
@@ -67,6 +67,16 @@ class TrainConfig:
 _CHOICES = dict(kind=('superimage', 'frame'), head=('linear', 'mldecoder'), loss=('asl', 'bce', 'cbfocal'),
                 precision=(None, 'bf16', 'fp16'), aggregate=('mean', 'max'), track=(None, 'mlflow'))
 
+_POS, _ANY = (lambda x: x > 0), (lambda x: True)
+_RANGES = dict(lr=(_POS, _ANY, 'a positive number'), wd=((lambda x: x >= 0), _ANY, 'a number >= 0'),
+               epochs=(_POS, _ANY, 'a positive integer'), bs=(_POS, _ANY, 'a positive integer'),
+               embed_dim=(_POS, _ANY, 'a positive integer'), num_workers=((lambda x: x >= 0), _ANY, 'an integer >= 0'),
+               seed=((lambda x: x >= 0), _ANY, 'an integer >= 0'), folds=((lambda x: x >= 0), _ANY, 'a list of fold numbers >= 0'),
+               ema_decay=(_POS, (lambda x: x < 1), 'a number between 0 and 1 (e.g. 0.9997)'),
+               pct_start=(_POS, (lambda x: x < 1), 'a number between 0 and 1'), drop_rate=((lambda x: x >= 0), (lambda x: x < 1), 'a number in [0, 1)'),
+               clip=((lambda x: x >= 0), (lambda x: x < 1), 'a number in [0, 1)'),
+               gamma_neg=((lambda x: x >= 0), _ANY, 'a number >= 0'), gamma_pos=((lambda x: x >= 0), _ANY, 'a number >= 0'))
+
 def _check(name, v, typ, src):
     t = typ.replace(' ', '')
     ok = {'str': isinstance(v, str), 'bool': isinstance(v, bool), 'int': isinstance(v, int) and not isinstance(v, bool),
@@ -76,6 +86,10 @@ def _check(name, v, typ, src):
                       (isinstance(v, list) and len(v) == 2 and all(isinstance(i, int) and i > 0 for i in v))}[t]
     if not ok: raise QVError(f'{src}: key "{name}" should be {"a positive int or [height, width]" if t == "int|list" else typ}, got {v!r}')
     if name in _CHOICES and v not in _CHOICES[name]: raise QVError(f'{src}: key "{name}" must be one of {_CHOICES[name]}, got {v!r}')
+    if name in _RANGES and v is not None:
+        lo, hi, what = _RANGES[name]
+        if not all(isinstance(x, (int, float)) and math.isfinite(x) and lo(x) and hi(x) for x in (v if isinstance(v, list) else [v])):
+            raise QVError(f'{src}: key "{name}" must be {what}, got {v!r}')
     return float(v) if t == 'float' else v
 
 class _Loader(yaml.SafeLoader):
@@ -96,7 +110,8 @@ def make_config(d:dict|None=None, # settings, as in the YAML file
     bad = sorted(set(d) - set(valid))
     if bad: raise QVError(f'{src}: unknown key(s) {bad}; valid keys: {", ".join(valid)}')
     cfg = TrainConfig(**{k: _check(k, v, valid[k], src) for k, v in d.items()})
-    parse_grid(cfg.grid)  # a bad grid string fails here, naming it
+    try: parse_grid(cfg.grid)  # a bad grid string fails here, naming it
+    except QVError as e: raise QVError(f'{src}: key "grid": {e}') from None
     return cfg
 
 # %% ../nbs/10_train.ipynb #5938c7e9
@@ -106,7 +121,9 @@ def load_config(path, # a YAML experiment config, or the name of a packaged reci
     "Read and check a YAML experiment config."
     from qvpipe_nb.recipebook import recipe_path
     path = recipe_path(path)
-    try: d = _yaml(path.read_text()) or {}
+    try: text = path.read_bytes().decode('utf-8-sig')
+    except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file; save the config as UTF-8') from None
+    try: d = _yaml(text) or {}
     except yaml.YAMLError as e: raise QVError(f'{path}: not valid YAML ({e})') from None
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
     return make_config(d, str(path), **kwargs)
