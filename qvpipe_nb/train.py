@@ -123,8 +123,9 @@ def load_config(path, # a YAML experiment config, or the name of a packaged reci
     path = recipe_path(path)
     try: text = path.read_bytes().decode('utf-8-sig')
     except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file; save the config as UTF-8') from None
-    try: d = _yaml(text) or {}
+    try: d = _yaml(text)
     except yaml.YAMLError as e: raise QVError(f'{path}: not valid YAML ({e})') from None
+    if d is None: d = {}                  # an empty file: every default
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
     return make_config(d, str(path), **kwargs)
 
