@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from importlib.resources import files
 from pathlib import Path
-from fastcore.script import call_parse
+from fastcore.script import call_parse, Param
 from .core import *
 
 # %% auto #0
@@ -51,7 +51,7 @@ def list_recipes():
 
 # %% ../nbs/09a_recipebook.ipynb #a975d075
 @call_parse
-def recipes_cli(name:str=None, # print this recipe's YAML (to copy and edit); none: list the recipes
+def recipes_cli(name:Param("a recipe to print (its YAML, to copy and edit); none: list the recipes", str, opt=False, nargs='?')=None, # a recipe to print; none: list them
                ):
     "List the training recipes that ship with qvpipe_nb, or print one of them."
     with cli_errors():
