@@ -16,4 +16,11 @@ for cmd in ['nbdev_clean', 'nbdev_export']:
         print(f'{cmd} changed {len(changed)} file(s): ' + ', '.join(changed), file=sys.stderr)
         print('Run `make export` (or nbdev_clean; nbdev_export), review the diff and commit it.', file=sys.stderr)
         sys.exit(1)
-print('gate: notebooks are clean and qvpipe_nb/ matches them')
+import nbformat                       # the docs' HTML export validates every notebook: fail here, early
+for p in sorted(Path('nbs').rglob('*.ipynb')):
+    if '.ipynb_checkpoints' in p.parts: continue
+    try: nbformat.validate(nbformat.read(p, as_version=4))
+    except nbformat.ValidationError as e:
+        print(f'{p}: not a valid notebook ({str(e).splitlines()[0]}); fix the cell (a code cell needs "outputs" and "execution_count")', file=sys.stderr)
+        sys.exit(1)
+print('gate: notebooks are valid and clean, and qvpipe_nb/ matches them')
