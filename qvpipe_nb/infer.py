@@ -72,12 +72,13 @@ class Predictor:
         self.runs = []
         for r in runs:
             r = need_path(r, 'run folder', is_dir=True)
-            cks = [load_checkpoint(p) for p in run_checkpoints(r)]
+            files = run_checkpoints(r)
+            cks = [load_checkpoint(p) for p in files]
             meta = cks[0][1]
             g = parse_grid(meta.get('grid', '3x3'))
             spec = (meta['kind'], g, _default_tile(meta, g) if meta['kind'] == 'superimage' else None, _size(meta['size']))
             self.runs.append(dict(name=r.name, models=[m.to(self.dev).eval() for m, _ in cks], meta=meta, spec=spec,
-                                  files=[str(p) for p in run_checkpoints(r)]))
+                                  files=[str(p) for p in files]))
         w = self.blend['weights']
         miss = [x['name'] for x in self.runs if w and x['name'] not in w]
         if miss: raise QVError(f'the blend has no weight for run {miss[0]}; its runs: {", ".join(w)}')
