@@ -33,7 +33,7 @@ def main():
     cfg = json.loads((data/'synth.json').read_text())
     labels = load_labels(data/'labels.json')
     names = sorted(labels)[:a.limit]
-    pred = Predictor([run], device='cpu')
+    pred = Predictor([run], device='cpu', evidence=False)   # scores only: the bench computes each kind of evidence itself
     r = pred.runs[0]; spec = r['spec']; grid = spec[1]; cells = grid[0]*grid[1]
     model = r['models'][0]
     hits = {m: {c: [] for c in CLASSES[1:]} for m in ('occlusion', 'gradcam')}
