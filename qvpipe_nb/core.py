@@ -4,17 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #17bebfd2
 from __future__ import annotations
-import json, os, re, sys, tempfile, warnings
+import argparse, inspect, json, os, re, sys, tempfile, warnings
 from contextlib import contextmanager
+from copy import copy
+from functools import wraps
 from pathlib import Path
 import numpy as np
+from fastcore.script import Param, store_true
 
 # %% auto #0
 __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
-           'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path',
-           'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth', 'validate_labels',
-           'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan',
-           'scan_dataset', 'real_data_dir', 'default_workers']
+           'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'qv_parser',
+           'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth',
+           'validate_labels', 'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos',
+           'ext_key', 'Scan', 'scan_dataset', 'real_data_dir', 'default_workers']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -96,6 +99,41 @@ def need_path(p, # a path the user gave
     if is_dir and not p.is_dir(): raise QVError(f"{what} is not a folder: {p}")
     if not is_dir and p.is_dir(): raise QVError(f"{what} is a folder, expected a file: {p}")
     return p
+
+# %% ../nbs/00_core.ipynb #5c78f0d4
+def qv_parser(func, # a function whose parameters carry docments (and optionally `Param` annotations)
+              prog:str=None # the command's name, for the usage line
+             )->argparse.ArgumentParser:
+    "An `ArgumentParser` for `func`: required parameters positional, the others `--hyphenated`, help from the docments."
+    from fastcore.docments import docments
+    p = argparse.ArgumentParser(prog=prog, description=func.__doc__)
+    for k, v in docments(func, full=True, returns=False, eval_str=True).items():
+        a = copy(v.anno) if isinstance(v.anno, Param) else Param(v.docment, v.anno)
+        if not a.help: a.help = v.docment or ''
+        a.set_default(v.default)
+        if not a.opt: p.add_argument(k, **a.kwargs); continue
+        opt = k.rstrip('_').replace('_', '-')
+        p.add_argument(f"--{'no-' if a.negated else ''}{opt}", dest=k, **a.kwargs)
+    return p
+
+# %% ../nbs/00_core.ipynb #a73ce0d4
+def run_cli(func, # the function behind a command
+            argv:list=None, # the arguments (default: `sys.argv[1:]`)
+            prog:str=None # the command's name (default: `sys.argv[0]`'s)
+           ):
+    "Parse `argv` with `qv_parser(func)` and call `func`; bad input ends as one line on stderr (`cli_errors`)."
+    func = getattr(func, '__wrapped__', func)
+    args = qv_parser(func, prog or Path(sys.argv[0]).name).parse_args(argv)
+    with cli_errors(): return func(**vars(args))
+
+def script(func # a function with docments, to become a command
+          ):
+    "Make `func` a shell command in our convention (like fastcore's `call_parse`); called with arguments it is `func`."
+    @wraps(func)
+    def _f(*args, **kwargs):
+        if args or kwargs or inspect.currentframe().f_back.f_globals.get('__name__') != '__main__': return func(*args, **kwargs)
+        run_cli(func)  # a console script: `sys.exit(f())` must see None, not a result
+    return _f
 
 # %% ../nbs/00_core.ipynb #64b9a528
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
