@@ -7,19 +7,22 @@ from __future__ import annotations
 import json, math, random, sys
 from pathlib import Path
 import numpy as np
-from fastcore.script import call_parse
 from .core import *
 
 # %% auto #0
-__all__ = ['average_precision', 'mean_ap', 'ap_table', 'validate_predictions', 'load_predictions', 'save_predictions',
-           'preds2dict', 'evaluate', 'evaluate_cli', 'qv_map']
+__all__ = ['PRED_COLS', 'average_precision', 'mean_ap', 'ap_table', 'pr_curve', 'validate_predictions', 'preds2dict',
+           'save_predictions', 'load_predictions', 'evaluate', 'evaluate_cli', 'check_preds', 'read_preds', 'oof_files',
+           'run_oof', 'run_labels', 'read_labels', 'qv_map']
 
-# %% ../nbs/01_metrics.ipynb #88119689
-def _perm(n:int, seed:int=0)->list[int]:
+# %% ../nbs/01_metrics.ipynb #8cc69bc3
+def _perm(n:int, # number of videos
+          seed:int=0 # the evaluator's seed
+         )->list[int]:
     "The evaluator's shuffle: `random.seed(seed)` then `random.sample(range(n), n)`, without touching global state."
     rng = random.Random(seed)
     return rng.sample(range(n), n)
 
+# %% ../nbs/01_metrics.ipynb #88119689
 def average_precision(scores, # n scores for one class, in ground-truth order
                       targets, # n 0/1 labels (any value > 0 is a positive)
                       seed:int=0 # the evaluator's shuffle seed
@@ -57,6 +60,25 @@ def ap_table(preds, # (n, 17) scores
     df['AP'] = aps
     return df
 
+# %% ../nbs/01_metrics.ipynb #34b43a4a
+def _hits_at_each_score(scores, # n scores of one class
+                        targets # n 0/1 labels (any value > 0 is a positive)
+                       )->tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    "Distinct scores (highest first), true positives and videos at or above each, and the number of positives."
+    s, t = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(targets).ravel() > 0
+    if len(s) != len(t): raise ValueError(f'{len(s)} scores but {len(t)} targets')
+    o = np.argsort(-s, kind='stable'); s, t = s[o], t[o]
+    last = np.r_[s[1:] != s[:-1], True] if len(s) else np.zeros(0, bool)   # the last row of each run of equal scores
+    return s[last], np.cumsum(t)[last], np.flatnonzero(last) + 1, int(t.sum())
+
+# %% ../nbs/01_metrics.ipynb #d513823c
+def pr_curve(scores, # n scores of one class
+             targets # n 0/1 labels (any value > 0 is a positive)
+            )->tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Precision, recall and threshold of the rule `score >= threshold` at each distinct score, highest threshold first."
+    th, tp, k, n_pos = _hits_at_each_score(scores, targets)
+    return tp/k, tp/max(n_pos, 1), th
+
 # %% ../nbs/01_metrics.ipynb #94f036df
 def validate_predictions(pred, # parsed JSON: video name -> 17 scores
                          names:list|None=None, # ground-truth videos that must all be present
@@ -85,12 +107,15 @@ def validate_predictions(pred, # parsed JSON: video name -> 17 scores
     return out
 
 # %% ../nbs/01_metrics.ipynb #a349c5ed
-def load_predictions(path, # a submission JSON file
-                     names:list|None=None # ground-truth videos that must all be present
-                    )->dict[str, list[float]]:
-    "Read and validate a submission file."
-    return validate_predictions(read_json(path, 'prediction file'), names, str(path))
+def preds2dict(names:list, # video names, one per row
+               probs # (n, 17) scores
+              )->dict[str, list[float]]:
+    "A submission mapping from row-aligned `names` and `probs`."
+    probs = np.asarray(probs)
+    if probs.shape != (len(names), N_CLASSES): raise ValueError(f'expected probs of shape ({len(names)}, {N_CLASSES}), got {probs.shape}')
+    return {n: [float(x) for x in r] for n, r in zip(names, probs)}
 
+# %% ../nbs/01_metrics.ipynb #6cad5c44
 def save_predictions(pred:dict, # video name -> 17 scores (lists or arrays)
                      path, # where to write the submission JSON
                      names:list|None=None # ground-truth videos that must all be present
@@ -100,13 +125,12 @@ def save_predictions(pred:dict, # video name -> 17 scores (lists or arrays)
     with atomic_write(path) as f: json.dump(pred, f)
     return Path(path)
 
-def preds2dict(names:list, # video names, one per row
-               probs # (n, 17) scores
-              )->dict[str, list[float]]:
-    "A submission mapping from row-aligned `names` and `probs`."
-    probs = np.asarray(probs)
-    if probs.shape != (len(names), N_CLASSES): raise ValueError(f'expected probs of shape ({len(names)}, {N_CLASSES}), got {probs.shape}')
-    return {n: [float(x) for x in r] for n, r in zip(names, probs)}
+# %% ../nbs/01_metrics.ipynb #a7bd0469
+def load_predictions(path, # a submission JSON file
+                     names:list|None=None # ground-truth videos that must all be present
+                    )->dict[str, list[float]]:
+    "Read and validate a submission file."
+    return validate_predictions(read_json(path, 'prediction file'), names, str(path))
 
 # %% ../nbs/01_metrics.ipynb #584af615
 def evaluate(gt_path, # official ground-truth label JSON
@@ -118,7 +142,11 @@ def evaluate(gt_path, # official ground-truth label JSON
     pred = load_predictions(pred_path, names)
     return mean_ap(np.array([pred[k] for k in names]), labels2matrix(labels, names))
 
-def _report(gt_path, pred_path)->str:
+# %% ../nbs/01_metrics.ipynb #a6bf1679
+def _evaluator_report(gt_path, # official ground-truth label JSON
+                      pred_path # submission JSON
+                     )->str:
+    "The official evaluator's printout: per-class AP table (×100), then `Avg.mAP` of the unrounded APs."
     labels = load_labels(gt_path); names = list(labels)
     pred = load_predictions(pred_path, names)
     tab = ap_table(np.array([pred[k] for k in names]), labels2matrix(labels, names))
@@ -126,16 +154,127 @@ def _report(gt_path, pred_path)->str:
     tab['AP'] = (tab.AP*100).map('{:.3f}'.format)
     return tab.to_string(index=False) + f'\nAvg.mAP: {m*100:.3f}'
 
-@call_parse
+# %% ../nbs/01_metrics.ipynb #2a3590c4
+@script
 def evaluate_cli(gt:str, # ground-truth label JSON ({"video.mp4": [class ids]})
                  pred:str # submission JSON ({"video.mp4": [17 scores]})
                 ):
     "Score a submission like the official evaluator: per-class AP, then `Avg.mAP` (×100) on the last line."
-    with cli_errors(): print(_report(gt, pred))
+    print(_evaluator_report(gt, pred))
+
+# %% ../nbs/01_metrics.ipynb #af8d7178
+PRED_COLS = ['video', 'fold', *CLASSES]
+
+# %% ../nbs/01_metrics.ipynb #52cbeabd
+def check_preds(df, # a `DataFrame`: video, [fold,] and the 17 class columns
+                src:str='predictions' # where it came from, for messages
+               ):
+    "`df` checked: the class columns are there, every score is a finite number, no (video, fold) twice."
+    import pandas as pd
+    if not isinstance(df, pd.DataFrame): raise QVError(f'{src}: expected a DataFrame of predictions, got {type(df).__name__}')
+    miss = [c for c in ['video', *CLASSES] if c not in df.columns]
+    if miss: raise QVError(f'{src}: missing column(s) {miss}; expected video, fold and one column per class ({" ".join(CLASSES)})')
+    if not len(df): raise QVError(f'{src}: no predictions')
+    df = df.copy(); df['video'] = df.video.astype(str)
+    try: s = df[CLASSES].apply(pd.to_numeric, errors='coerce').astype('float64')
+    except (TypeError, ValueError): s = df[CLASSES].astype('float64')
+    bad = ~np.isfinite(s.values).all(1)
+    if bad.any():
+        v = list(dict.fromkeys(df.video[bad]))
+        raise QVError(f'{src}: video "{v[0]}" has a NaN, empty or non-numeric score' + (f' (and {len(v)-1} more videos)' if len(v) > 1 else ''))
+    df[CLASSES] = s
+    key = ['video', 'fold'] if 'fold' in df.columns else ['video']
+    dup = df.duplicated(key)
+    if dup.any(): raise QVError(f'{src}: video "{df.video[dup].iloc[0]}" appears twice' + (' for the same fold' if 'fold' in df.columns else ''))
+    return df
+
+# %% ../nbs/01_metrics.ipynb #0cfec2eb
+def read_preds(path # a prediction CSV (video, fold, 17 class columns)
+              ):
+    "Read and check a prediction CSV into a `DataFrame`."
+    import pandas as pd
+    path = need_path(path, 'prediction CSV')
+    try: df = pd.read_csv(path, dtype={'video': str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise QVError(f'{path}: not a readable CSV ({str(e).strip().splitlines()[0]})') from None
+    df = check_preds(df, str(path))
+    for v in df.video.unique(): check_name(v, str(path))     # names stay names: they become report text and submission keys
+    return df
+
+# %% ../nbs/01_metrics.ipynb #4afaab71
+def oof_files(oof # a run folder (with fold*/oof.csv), an oof.csv, or a list of them
+             )->list[Path]:
+    "The out-of-fold CSVs of `oof`: a run folder's `fold*/oof.csv` in fold order, or the files given."
+    if isinstance(oof, (str, Path)) and Path(oof).is_dir():
+        fs = sorted(Path(oof).glob('fold*/oof.csv'), key=lambda p: (len(p.parent.name), p.parent.name))   # fold2 before fold10
+        if not fs: raise QVError(f'no out-of-fold predictions in {oof} (no fold*/oof.csv): finish training it with qvpipe_train, or leave it out of --runs')
+        return fs
+    return [need_path(f, 'out-of-fold file') for f in ([oof] if isinstance(oof, (str, Path)) else oof)]
+
+# %% ../nbs/01_metrics.ipynb #5324adba
+def run_oof(oof # a run folder of qvpipe_train (with fold*/oof.csv), an oof.csv, or a list of them
+           ):
+    "The out-of-fold predictions of every fold, concatenated in fold order (video, fold, 17 class columns)."
+    import pandas as pd
+    df = pd.concat([read_preds(f) for f in oof_files(oof)], ignore_index=True)
+    dup = df.video.duplicated()
+    if dup.any(): raise QVError(f'{oof}: video "{df.video[dup].iloc[0]}" is in the out-of-fold predictions of two folds')
+    return df
+
+# %% ../nbs/01_metrics.ipynb #f889af0f
+def _label_columns(df, # a table read from `src`
+                   src, # the file, for messages
+                   fix:str='' # what to do about missing columns
+                  ):
+    "`df`'s video and 17 class columns, one row per video, its names checked."
+    miss = [c for c in ['video', *CLASSES] if c not in df.columns]
+    if miss: raise QVError(f'{src}: missing column(s) {miss}' + fix)
+    for v in df.video: check_name(v, str(src))
+    return df[['video', *CLASSES]].drop_duplicates('video').reset_index(drop=True)
+
+# %% ../nbs/01_metrics.ipynb #b7505c49
+def _find(p, # a path as a run's config names it
+          run:Path # the run folder
+         )->Path|None:
+    "`p` if absolute and there, else the first of cwd or the run's parent folders under which it exists."
+    p = Path(p)
+    if p.is_absolute(): return p if p.exists() else None
+    for base in [Path.cwd(), *run.resolve().parents]:
+        if (base/p).exists(): return base/p
+    return None
+
+# %% ../nbs/01_metrics.ipynb #a65c7e3e
+def run_labels(run # a run folder of qvpipe_train
+              ):
+    "Labels of the run's training videos (video + 17 class columns), from the folds CSV named in its config."
+    import pandas as pd, yaml
+    run = need_path(run, 'run folder', is_dir=True)
+    cfgs = sorted(run.glob('fold*/config.yaml'))
+    if not cfgs: raise QVError(f'{run}: no fold*/config.yaml to find the folds CSV; give the labels with --oof-labels')
+    fc = (yaml.safe_load(cfgs[0].read_text()) or {}).get('folds_csv')
+    p = _find(fc, run) if fc else None
+    if p is None: raise QVError(f'{run}: the folds CSV of its config ({fc}) is not found from here; give the labels with --oof-labels')
+    return _label_columns(pd.read_csv(p, dtype={'video': str}), p, '; give the labels with --oof-labels')
+
+# %% ../nbs/01_metrics.ipynb #770cfce1
+def read_labels(path # an official label JSON, or a CSV with video and 17 class columns (a folds CSV)
+               ):
+    "Labels as a `DataFrame`: video + 17 multi-hot class columns, in file order."
+    import pandas as pd
+    path = need_path(path, 'label file')
+    if path.suffix.lower() == '.csv': return _label_columns(pd.read_csv(path, dtype={'video': str}), path)
+    lab = load_labels(path)
+    df = pd.DataFrame(labels2matrix(lab), columns=CLASSES); df.insert(0, 'video', list(lab))
+    return df
+
+# %% ../nbs/01_metrics.ipynb #e3de5ffd
+def _map_np(preds, # (n, 17) probabilities
+            targs # (n, 17) multi-hot labels
+           )->float:
+    "The mean AP alone, as `AccumMetric` wants it."
+    return mean_ap(preds, targs)[0]
 
 # %% ../nbs/01_metrics.ipynb #bbe247b3
-def _map_np(preds, targs)->float: return mean_ap(preds, targs)[0]
-
 def qv_map():
     "A fastai `AccumMetric` named `mAP`: official mean AP over 17 classes of the sigmoid of the logits."
     from fastai.metrics import AccumMetric, ActivationType
