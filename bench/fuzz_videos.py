@@ -15,7 +15,8 @@ import argparse, json, resource, struct, sys, tempfile, time
 from collections import Counter
 from pathlib import Path
 import numpy as np, cv2, av
-from qvpipe_nb.synth import render_video, write_video
+from qvpipe_nb.synth_render import render_video
+from qvpipe_nb.synth import write_video
 from qvpipe_nb.frames import extract_all, frame_indices
 
 KINDS = ['flip_header', 'flip_payload', 'cut', 'swap_boxes', 'zero_mdat']

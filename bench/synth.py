@@ -4,7 +4,9 @@ import argparse, os, resource, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 from qvpipe_nb.core import CLASSES, N_CLASSES, labels2matrix
-from qvpipe_nb.synth import make_synth, synth_labels, qv_freqs, render_video, QV_N
+from qvpipe_nb.synth_labels import QV_N, qv_freqs, synth_labels
+from qvpipe_nb.synth_render import render_video
+from qvpipe_nb.synth import make_synth
 
 def cpu():
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -24,7 +26,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--n', type=int, default=12, help='videos per speed run')
     ap.add_argument('--size', default='256x192'); ap.add_argument('--frames', type=int, default=64)
-    ap.add_argument('--hist_n', type=int, default=2000, help='label sets for the histogram')
+    ap.add_argument('--hist-n', type=int, default=2000, help='label sets for the histogram')
     a = ap.parse_args()
     size = tuple(map(int, a.size.split('x')))
     print(f'# speed: {a.n} videos of {a.size} x {a.frames} frames, H.264 (cores: {os.cpu_count()}, '
