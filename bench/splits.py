@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qvpipe_nb.core import CLASSES, load_labels, labels2matrix, real_data_dir
-from qvpipe_nb.splits import _groups, stratify
+from qvpipe_nb.splits import group_counts, stratify
 
 
 def synth_labels(n_groups=3000, seed=0):
@@ -49,7 +49,7 @@ def main():
     rd = real_data_dir()
     labels = load_labels(rd/'track1-qv_pipe_train.json') if rd else synth_labels()
     print(f"labels: {'real train file ' + str(rd) if rd else 'synthetic (real file not on this machine)'}")
-    G, Yg, sizes, vg = _groups(labels)
+    G, Yg, sizes, vg = group_counts(labels)
     X = labels2matrix(labels).astype(int)
     print(f'{len(labels)} videos, {len(G)} source videos, {int((sizes > 1).sum())} with several segments; '
           f'largest groups: {sorted(sizes.tolist())[-4:][::-1]}')

@@ -5,12 +5,8 @@
 # %% ../nbs/03_frames.ipynb #4fab5262
 from __future__ import annotations
 import os, re, struct, sys, time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-import numpy as np, pandas as pd
-import av, cv2
-from concurrent.futures.process import BrokenProcessPool
-from fastcore.script import call_parse, store_true
+import numpy as np
 from .core import *
 
 # %% auto #0
@@ -55,6 +51,7 @@ def _truncation(path:Path)->str|None:
 
 def _why(path:Path, e:Exception)->str:
     "A reason a person can act on for a video `av.open` refused."
+    import av
     if isinstance(e, PermissionError): return 'unreadable: permission denied'
     if not isinstance(e, av.FFmpegError): return f'unreadable: {type(e).__name__}: {e}'
     size = path.stat().st_size
@@ -92,6 +89,7 @@ class Limits:
 
 def _open(path:Path, threads:bool=True, lim:Limits|None=None):
     "Open `path` and its first video stream; raise `QVError` with a reason when it cannot be read or claims frames above the limit."
+    import av
     lim = lim or Limits()
     try: c = av.open(str(path), metadata_errors='ignore')
     except Exception as e: raise QVError(_why(path, e)) from None
@@ -120,6 +118,7 @@ def _count_packets(path:Path, lim:Limits|None=None)->int:
 
 def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None, lim:Limits|None=None)->tuple:
     "Decode `path` in order; return (frames decoded, {index: convert(frame)} for indices in `want`, packets rejected or frames damaged)."
+    import av
     lim = lim or Limits()
     c, s = _open(path, threads, lim)
     keep, i, errs = {}, 0, 0
@@ -139,6 +138,7 @@ def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None,
 
 def _exact(path:Path, k:int, convert, hint:int, src:str='header says', lim:Limits|None=None)->tuple:
     "The true frame count, {index: frame} at its `k` targets, and notes; one threaded pass when all is well."
+    import av
     try: n, keep, errs = _decode(path, set(frame_indices(hint, k)), convert, lim=lim)
     except av.FFmpegError: n, keep, errs = 0, {}, 1     # no threads for it (memory limit): the single-threaded pass decides
     if n == hint and not errs: return n, keep, []
@@ -160,10 +160,13 @@ COLUMNS = ['video', 'status', 'n_frames', 'indices', 'sharpness', 'error', 'note
 def sharpness(img:np.ndarray # a BGR or grey image
              )->float:
     "Variance of the Laplacian of the grey image: low for blurred frames."
+    import cv2
     g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
     return float(cv2.meanStdDev(cv2.Laplacian(g, cv2.CV_64F))[1][0, 0]) ** 2
 
 def _write_jpg(path:Path, img:np.ndarray, quality:int):
+    "Write `img` (BGR) as a JPEG of this `quality`, atomically."
+    import cv2
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok: raise OSError(f'JPEG encoding failed for {path}')
     with atomic_write(path, 'wb') as f: f.write(buf.tobytes())
@@ -236,6 +239,7 @@ def extract_video(path, # a video file
 def read_manifest(out # the extraction output folder (or the manifest.csv itself)
                  )->pd.DataFrame:
     "The manifest of an extraction: one row per video (empty when there is none yet)."
+    import pandas as pd
     p = Path(out); p = p if p.suffix == '.csv' else p/'manifest.csv'
     if not p.exists(): return pd.DataFrame(columns=COLUMNS)
     try: df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding='utf-8')
@@ -248,10 +252,13 @@ def read_manifest(out # the extraction output folder (or the manifest.csv itself
     return df
 
 def _write_manifest(out:Path, rows:dict):
+    "Write `out/manifest.csv` from `rows` (video -> row), sorted by video, atomically."
+    import pandas as pd
     df = pd.DataFrame(sorted(rows.values(), key=lambda r: r['video']), columns=COLUMNS)
     with atomic_write(out/'manifest.csv', newline='') as f: df.to_csv(f, index=False)
     return df
 
+# %% ../nbs/03_frames.ipynb #8e8e46a1
 def video_frames(out, # the extraction output folder
                  video:str # a video name ('d123.mp4') or stem ('d123')
                 )->list[Path]:
@@ -278,6 +285,7 @@ def _noted(df:pd.DataFrame)->pd.Series:
     return (df.status != 'error') & (df.note.fillna('').astype(str) != '')
 
 def _summary(df:pd.DataFrame, skipped:int)->str:
+    "The summary printed at the end: counts by status, then one line per error and per note."
     vc, noted = df.status.value_counts(), _noted(df)
     trunc = int((noted & df.note.fillna('').astype(str).str.contains('truncated')).sum())
     lines = [f"{len(df)} videos: {vc.get('ok', 0)} ok, {vc.get('short', 0)} short (fewer than k frames, repeated), "
@@ -293,6 +301,11 @@ def _strict_error(df:pd.DataFrame, out)->str|None:
     parts = ([f'{bad} of {len(df)} videos failed'] if bad else []) + \
             ([f'{noted} of {len(df)} have notes (truncated or damaged; they would train on what decoded)'] if noted else [])
     return f"{' and '.join(parts)} (--strict); reasons in the summary and in {Path(out)/'manifest.csv'}" if parts else None
+
+# %% ../nbs/03_frames.ipynb #9834bbf9
+def _error_row(name:str, k:int, quality:int, size:str, error:str)->dict:
+    "A manifest row for a video that gave no frames, and why."
+    return dict(dict.fromkeys(COLUMNS, ''), video=name, status='error', n_frames=0, header_frames=0, k=k, quality=quality, size=size, error=error)
 
 def _worker_init(max_memory:float|None):
     "A worker process may use at most `max_memory` GiB of address space: an allocation beyond fails, the video is reported."
@@ -310,6 +323,8 @@ def _guarded(p, out, k, quality, wh, time_limit, max_pixels):
 
 def _results(todo:list, workers:int, max_memory:float|None, *args):
     "Manifest rows of `extract_video(p, *args)` for `p` in `todo`, in completion order, over `workers` processes."
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     if workers <= 1 or len(todo) <= 1:
         yield from (extract_video(p, *args) for p in todo); return
     from qvpipe_nb import frames  # the importable definition: child processes cannot unpickle a notebook's functions
@@ -329,9 +344,49 @@ def _results(todo:list, workers:int, max_memory:float|None, *args):
             except BrokenProcessPool:
                 why = (f'time limit: the decoder hung for {time.monotonic()-t0:.0f} s and was stopped' if time.monotonic() - t0 >= 2*args[4] + 5
                        else 'unreadable: the decoder crashed on this file')
-                yield dict(dict.fromkeys(COLUMNS, ''), video=p.name, status='error', n_frames=0, header_frames=0,
-                           k=args[1], quality=args[2], size='' if args[3] is None else '%dx%d' % args[3], error=why)
+                yield _error_row(p.name, args[1], args[2], '' if args[3] is None else '%dx%d' % args[3], why)
 
+# %% ../nbs/03_frames.ipynb #fb8e683b
+def _check_settings(k:int, quality:int, size)->tuple:
+    "`(W, H)` or `None`, and the manifest's size text, once `k`, `quality` and `size` are checked."
+    if not 1 <= int(k) <= 10_000: raise QVError(f'k must be between 1 and 10000; got {k}')
+    if not 1 <= int(quality) <= 100: raise QVError(f'quality must be between 1 and 100; got {quality}')
+    wh = _parse_size(size)
+    return wh, '' if wh is None else f'{wh[0]}x{wh[1]}'
+
+def _video_paths(videos)->list[Path]:
+    "The videos of a folder, or a list of paths without repeats; two different files with one name are refused."
+    if isinstance(videos, (str, os.PathLike)):
+        paths = list_videos(videos)
+        if not paths: raise QVError(f'no video files in {videos} (looked for {" ".join(VIDEO_EXTS)})')
+        return paths
+    paths, names = list(dict.fromkeys(Path(p) for p in videos)), {}
+    for p in paths:
+        if names.setdefault(p.name, p) != p: raise QVError(f'two videos named {p.name}: {names[p.name]} and {p}; video names must be unique')
+    return paths
+
+def _to_do(paths:list, rows:dict, out:Path, k:int, quality:int, size:str)->tuple[list, int]:
+    "The videos still to extract, and how many share a stem with another video (their error rows go into `rows`)."
+    seen = {Path(v).stem: v for v, r in rows.items() if r['status'] != 'error'}
+    todo, clash, names = [], 0, {q.name for q in paths}
+    for p in paths:
+        if seen.setdefault(p.stem, p.name) != p.name:
+            other = seen[p.stem]; clash += 1
+            rows[p.name] = _error_row(p.name, k, quality, size, f'same stem as {other}: both would write {out/p.stem}; rename one'
+                                      + ('' if other in names else f" (or remove {other}'s row from the manifest)"))
+        elif not _done(rows.get(p.name), out, k, quality, size): todo.append(p)
+    return todo, clash
+
+def _record_rows(it, out:Path, rows:dict):
+    "Put each manifest row of `it` into `rows`; write the manifest every 20 s and at the end, interrupted or not."
+    last = time.time()
+    try:
+        for r in it:
+            rows[r['video']] = r
+            if time.time() - last > 20: _write_manifest(out, rows); last = time.time()
+    finally: _write_manifest(out, rows)
+
+# %% ../nbs/03_frames.ipynb #40cfe966
 def extract_all(videos, # a folder of videos, or a list of video paths
                 out, # output folder: one subfolder of JPEGs per video, and manifest.csv
                 k:int=9, # frames per video
@@ -346,58 +401,35 @@ def extract_all(videos, # a folder of videos, or a list of video paths
                 max_memory:float|None=8, # GiB of address space per worker process (None: no limit)
                )->pd.DataFrame:
     "Extract `k` frames from every video in parallel, resumably; return the manifest rows of `videos`."
-    if not 1 <= int(k) <= 10_000: raise QVError(f'k must be between 1 and 10000; got {k}')
-    if not 1 <= int(quality) <= 100: raise QVError(f'quality must be between 1 and 100; got {quality}')
-    wh = _parse_size(size); size = '' if wh is None else f'{wh[0]}x{wh[1]}'
-    if isinstance(videos, (str, os.PathLike)):
-        paths = list_videos(videos)
-        if not paths: raise QVError(f'no video files in {videos} (looked for {" ".join(VIDEO_EXTS)})')
-    else:
-        paths = list(dict.fromkeys(Path(p) for p in videos))
-        names = {}
-        for p in paths:
-            if names.setdefault(p.name, p) != p: raise QVError(f'two videos named {p.name}: {names[p.name]} and {p}; video names must be unique')
+    wh, size = _check_settings(k, quality, size)
+    paths = _video_paths(videos)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rows = {r['video']: r for r in read_manifest(out).to_dict('records')}
-    seen = {Path(v).stem: v for v, r in rows.items() if r['status'] != 'error'}
-    todo, mine, clash = [], [], 0
-    for p in paths:
-        mine.append(p.name)
-        if seen.setdefault(p.stem, p.name) != p.name:
-            rows[p.name] = dict(dict.fromkeys(COLUMNS, ''), video=p.name, status='error', n_frames=0, header_frames=0, k=k,
-                                quality=quality, size=size, error=f'same stem as {seen[p.stem]}: both would write {out/p.stem}; rename one'
-                                      + ('' if seen[p.stem] in {q.name for q in paths} else f" (or remove {seen[p.stem]}'s row from the manifest)"))
-            clash += 1
-        elif not _done(rows.get(p.name), out, k, quality, size): todo.append(p)
+    todo, clash = _to_do(paths, rows, out, k, quality, size)
     it = _results(todo, workers or default_workers(), max_memory, out, k, quality, wh, time_limit, max_pixels)
     if progress and todo:
         from qvpipe_nb.progress import qv_progress   # a live bar, or a line every 10 % in a log file
         it = qv_progress(it, total=len(todo), label='extract')
-    last = time.time()
-    try:
-        for r in it:
-            rows[r['video']] = r
-            if time.time() - last > 20: _write_manifest(out, rows); last = time.time()
-    finally: _write_manifest(out, rows)
-    df = pd.DataFrame([rows[n] for n in mine], columns=COLUMNS).drop_duplicates('video').reset_index(drop=True)
+    _record_rows(it, out, rows)
+    import pandas as pd
+    df = pd.DataFrame([rows[p.name] for p in paths], columns=COLUMNS).drop_duplicates('video').reset_index(drop=True)
     if not quiet: print(('\n' if progress and todo else '') + _summary(df, len(paths) - len(todo) - clash))
     if strict and (msg := _strict_error(df, out)): raise QVError(msg)
     return df
 
 # %% ../nbs/03_frames.ipynb #745487ab
-@call_parse
+@script
 def extract_cli(videos:str, # folder of videos
                 out:str, # output folder (frames and manifest.csv)
                 k:int=9, # frames per video
                 workers:int=None, # worker processes (default: usable CPUs)
                 quality:int=95, # JPEG quality, 1-100
                 size:str=None, # resize frames to WIDTHxHEIGHT, e.g. 640x360
-                strict:store_true=False, # exit with status 1 if any video failed or has a note (truncated, damaged frames)
+                strict:bool=False, # exit with status 1 if any video failed or has a note (truncated, damaged frames)
                ):
     "Extract K evenly spaced frames from each video in VIDEOS into OUT, with OUT/manifest.csv."
-    with cli_errors():
-        need_path(videos, 'video folder', is_dir=True)
-        df = extract_all(videos, out, k=k, workers=workers, quality=quality, size=size)
-        if strict and (msg := _strict_error(df, out)):
-            print(f'error: {msg}', file=sys.stderr)
-            sys.exit(1)
+    need_path(videos, 'video folder', is_dir=True)
+    df = extract_all(videos, out, k=k, workers=workers, quality=quality, size=size)
+    if strict and (msg := _strict_error(df, out)):
+        print(f'error: {msg}', file=sys.stderr)
+        sys.exit(1)

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
-from fastcore.script import call_parse, Param
+from fastcore.script import Param
 from .progress import qv_progress
 from .core import *
 from .superimage import parse_grid, parse_tile, shuffle_tiles, frame_folders, list_frames, video_stem
@@ -277,11 +277,53 @@ def _run_k(metas:dict)->int:
     return next(iter(ks.values()))
 
 def _input_kind(inp:Path)->str:
+    "What `inp` holds: 'frames', 'videos' or 'superimages'."
     if (inp/'manifest.csv').exists(): return 'frames'
     if list_videos(inp): return 'videos'
     if (inp/'index.csv').exists() or any(inp.glob('*.jpg')): return 'superimages'
     raise QVError(f'{inp}: no videos, no frames (manifest.csv) and no super-images (*.jpg) in it')
 
+# %% ../nbs/11_inference.ipynb #c1dda93b
+def _extract_videos(inp:Path, frames:Path, k:int, workers:int|None, prog:bool)->tuple[list, dict]:
+    "Extract `k` frames of every video of `inp` into `frames`: the videos, and {video: reason} for those that failed."
+    from qvpipe_nb.frames import extract_all
+    man = extract_all(inp, frames, k=k, workers=workers, progress=prog)
+    return man.video.tolist(), {_vname(r.video): r.error or 'extraction failed' for r in man[man.status == 'error'].itertuples()}
+
+def _loader_count(loaders:int|None, device)->int:
+    "Image-loading processes: `loaders` when given, else up to 8 on CUDA and none on the CPU."
+    if loaders is not None: return loaders
+    return min(8, max(0, default_workers() - 1)) if _device(device).type == 'cuda' else 0
+
+def _run_images(r:Path, meta:dict, kind:str, inp:Path, frames:Path, out:Path, grid, tile, built:dict, workers, prog:bool)->Path:
+    "The folder of images run `r` predicts from: the frames, the input super-images, or super-images built (once per grid and tile) in `out`."
+    if meta['kind'] == 'frame':
+        if kind == 'superimages': raise QVError(f'{r}: a frame model needs frames or videos, but {inp} holds super-images')
+        return frames
+    if kind == 'superimages': return inp
+    g = parse_grid(grid or meta.get('grid', '3x3')); t = parse_tile(tile) if tile else _default_tile(meta, g, r)
+    if (g, t) not in built:
+        from qvpipe_nb.superimage import build_superimages
+        sub = out/('superimages' if not built else f'superimages_{g[0]}x{g[1]}_{t[0]}x{t[1]}')
+        print(f'super-images {g[0]}x{g[1]}, tile {t[0]}x{t[1]} -> {sub}')
+        build_superimages(frames, sub, g, t, workers=workers, progress=prog)
+        built[(g, t)] = sub
+    return built[(g, t)]
+
+def _write_run_csv(pr:pd.DataFrame, dst:Path, name:str)->Path:
+    "Write a run's predictions to `dst` atomically, and say so."
+    with atomic_write(dst, newline='') as f: pr.to_csv(f, index=False, float_format='%.6f')
+    print(f'{name}: {pr.video.nunique()} videos x {pr.fold.nunique()} fold checkpoint(s) -> {dst}')
+    return dst
+
+def _report_failed(out:Path, failed:dict):
+    "List the videos without predictions in `out/failed.txt` and on stderr (or remove a stale list)."
+    if not failed: (out/'failed.txt').unlink(missing_ok=True); return
+    with atomic_write(out/'failed.txt') as f: f.write(''.join(f'{v}\t{e}\n' for v, e in sorted(failed.items())))
+    print(f'{len(failed)} video(s) without predictions (listed in {out/"failed.txt"}):', file=sys.stderr)
+    for v, e in sorted(failed.items()): print(f'  {v}: {e}', file=sys.stderr)
+
+# %% ../nbs/11_inference.ipynb #2cd54ff4
 def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of super-images
             out, # output folder: <run name>.csv per run, failed.txt, frames/ and superimages/ when built
             runs:list, # run folders of qvpipe_train
@@ -294,50 +336,27 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
             **kwargs # passed to `predict_items` (tta_flip, shuffle_draws, bs, device, seed, progress)
            )->dict:
     "Step 5a in one call: extract and build what each run needs, predict, write OUT/<run>.csv and OUT/failed.txt; returns {run name: csv}."
-    from qvpipe_nb.frames import extract_all
-    from qvpipe_nb.superimage import build_superimages
     inp = need_path(inp, 'input folder', is_dir=True); out = Path(out); out.mkdir(parents=True, exist_ok=True)
     runs = [need_path(r, 'run folder', is_dir=True) for r in runs]
     metas = {r: load_checkpoint(run_checkpoints(r)[0])[1] for r in runs}
-    kind, failed, videos = _input_kind(inp), {}, None
-    prog = kwargs.get('progress', True)
+    kind, prog = _input_kind(inp), kwargs.get('progress', True)
     frames = inp if kind == 'frames' else out/'frames'
-    if kind == 'videos':
-        man = extract_all(inp, frames, k=k or _run_k(metas), workers=workers, progress=prog)
-        videos = man.video.tolist()
-        failed.update({_vname(r.video): r.error or 'extraction failed' for r in man[man.status == 'error'].itertuples()})
-    nl = loaders if loaders is not None else min(8, max(0, default_workers() - 1)) if _device(kwargs.get('device')).type == 'cuda' else 0
+    videos, failed = _extract_videos(inp, frames, k or _run_k(metas), workers, prog) if kind == 'videos' else (None, {})
+    nl = _loader_count(loaders, kwargs.get('device'))
     res, built = {}, {}
     for r, meta in metas.items():
-        if meta['kind'] == 'frame':
-            if kind == 'superimages': raise QVError(f'{r}: a frame model needs frames or videos, but {inp} holds super-images')
-            imgs = frames
-        elif kind == 'superimages': imgs = inp
-        else:
-            g = parse_grid(grid or meta.get('grid', '3x3')); t = parse_tile(tile) if tile else _default_tile(meta, g, r)
-            if (g, t) not in built:
-                sub = out/('superimages' if not built else f'superimages_{g[0]}x{g[1]}_{t[0]}x{t[1]}')
-                print(f'super-images {g[0]}x{g[1]}, tile {t[0]}x{t[1]} -> {sub}')
-                build_superimages(frames, sub, g, t, workers=workers, progress=prog)
-                built[(g, t)] = sub
-            imgs = built[(g, t)]
+        imgs = _run_images(r, meta, kind, inp, frames, out, grid, tile, built, workers, prog)
         pr = predict_run(r, imgs, aggregate=aggregate, videos=videos, workers=nl, **kwargs)
         failed.update({v: e for v, e in pr.attrs['failed'].items() if v not in set(pr.video)})
-        dst = out/f'{r.name}.csv'
-        with atomic_write(dst, newline='') as f: pr.to_csv(f, index=False, float_format='%.6f')
-        res[r.name] = dst
-        print(f'{r.name}: {pr.video.nunique()} videos x {pr.fold.nunique()} fold checkpoint(s) -> {dst}')
-    if failed:
-        with atomic_write(out/'failed.txt') as f: f.write(''.join(f'{v}\t{e}\n' for v, e in sorted(failed.items())))
-        print(f'{len(failed)} video(s) without predictions (listed in {out/"failed.txt"}):', file=sys.stderr)
-        for v, e in sorted(failed.items()): print(f'  {v}: {e}', file=sys.stderr)
-    else: (out/'failed.txt').unlink(missing_ok=True)
+        res[r.name] = _write_run_csv(pr, out/f'{r.name}.csv', r.name)
+    _report_failed(out, failed)
     return res
 
-@call_parse
+# %% ../nbs/11_inference.ipynb #feae2e0d
+@script
 def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.csv), or of super-images
                 out:str, # output folder for <run name>.csv (and frames/, superimages/, failed.txt)
-                runs:Param('run folders of qvpipe_train (every fold checkpoint is used)', str, nargs='+')=None, # run folders of qvpipe_train
+                runs:Param(type=str, nargs='+'), # run folders of qvpipe_train (every fold checkpoint is used)
                 k:int=None, # frames per video to extract (videos only; default: as the runs were trained)
                 grid:str=None, # super-image grid to build, e.g. 3x3 (default: the run's)
                 tile:str=None, # super-image tile size to build, e.g. 224 (default: as the run was trained)
@@ -351,14 +370,12 @@ def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.
                 seed:int=0, # seed of the tile-shuffle draws
                ):
     "Step 5a: predict video probabilities with every fold checkpoint of each run; writes OUT/<run name>.csv."
-    with cli_errors():
-        if not runs: raise QVError('give the trained runs with --runs RUN [RUN ...]')
-        if shuffle_draws < 0: raise QVError(f'--shuffle_draws must be 0 or more, got {shuffle_draws}')
-        t0 = time.time()
-        csvs = predict(inp, out, runs, k=k, grid=grid, tile=tile, workers=workers, aggregate=aggregate,
-                       loaders=loaders, tta_flip=flip, shuffle_draws=shuffle_draws, bs=bs, device=device, seed=seed)
-        print(f'done in {time.time()-t0:.1f}s')
-        from qvpipe_nb.callback.track import log_run   # runs tracked in MLflow: this prediction is a run that names them
-        rid = log_run('predict', f'predict {Path(out).name}', runs, params=dict(inp=str(Path(inp).resolve()), k=k, grid=grid, tile=tile,
-                      flip=flip, shuffle_draws=shuffle_draws, aggregate=aggregate, seed=seed), artifacts=list(csvs.values()))
-        if rid: print(f'MLflow run of this prediction: {rid}')
+    if shuffle_draws < 0: raise QVError(f'--shuffle-draws must be 0 or more, got {shuffle_draws}')
+    t0 = time.time()
+    csvs = predict(inp, out, runs, k=k, grid=grid, tile=tile, workers=workers, aggregate=aggregate,
+                   loaders=loaders, tta_flip=flip, shuffle_draws=shuffle_draws, bs=bs, device=device, seed=seed)
+    print(f'done in {time.time()-t0:.1f}s')
+    from qvpipe_nb.callback.track import log_run   # runs tracked in MLflow: this prediction is a run that names them
+    rid = log_run('predict', f'predict {Path(out).name}', runs, params=dict(inp=str(Path(inp).resolve()), k=k, grid=grid, tile=tile,
+                  flip=flip, shuffle_draws=shuffle_draws, aggregate=aggregate, seed=seed), artifacts=list(csvs.values()))
+    if rid: print(f'MLflow run of this prediction: {rid}')

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from importlib.resources import files
 from pathlib import Path
-from fastcore.script import call_parse, Param
+from fastcore.script import Param
 from .core import *
 
 # %% auto #0
@@ -50,13 +50,12 @@ def list_recipes():
     return pd.DataFrame(rows)
 
 # %% ../nbs/09a_recipebook.ipynb #a975d075
-@call_parse
-def recipes_cli(name:Param("a recipe to print (its YAML, to copy and edit); none: list the recipes", str, opt=False, nargs='?')=None, # a recipe to print; none: list them
+@script
+def recipes_cli(name:Param(type=str, opt=False, nargs='?')=None, # a recipe to print (its YAML, to copy and edit); none: list the recipes
                ):
     "List the training recipes that ship with qvpipe_nb, or print one of them."
-    with cli_errors():
-        if name is not None: print(recipe_path(name).read_text(), end=''); return
-        df = list_recipes()
-        print(df.to_string(index=False, max_colwidth=70))
-        print(f'\n{len(df)} recipes in {recipes_dir()}; `qvpipe_train NAME --fold 0` trains one, '
-              f'`qvpipe_recipes NAME > my.yaml` copies one to edit')
+    if name is not None: print(recipe_path(name).read_text(), end=''); return
+    df = list_recipes()
+    print(df.to_string(index=False, max_colwidth=70))
+    print(f'\n{len(df)} recipes in {recipes_dir()}; `qvpipe_train NAME --fold 0` trains one, '
+          f'`qvpipe_recipes NAME > my.yaml` copies one to edit')

@@ -4,15 +4,14 @@
 
 # %% ../nbs/04_splits.ipynb #843239b0
 from __future__ import annotations
-import io, warnings
+import warnings
 from pathlib import Path
 import numpy as np
-from fastcore.script import call_parse
 from .core import *
 
 # %% auto #0
-__all__ = ['FOLD_COLS', 'stratify', 'make_folds', 'fold_table', 'unbalanced', 'read_groups', 'save_folds', 'load_folds',
-           'split_cli']
+__all__ = ['FOLD_COLS', 'stratify', 'group_counts', 'make_folds', 'fold_table', 'unbalanced', 'read_groups', 'save_folds',
+           'load_folds', 'split_cli']
 
 # %% ../nbs/04_splits.ipynb #023791eb
 def _iterstrat(Y:np.ndarray, r:np.ndarray, rng:np.random.RandomState, sizes:np.ndarray)->np.ndarray:
@@ -82,9 +81,12 @@ def stratify(Y, # (n, C) label counts per row (0/1 for single videos)
     return _polish(Y, sizes, folds, n_folds) if polish else folds
 
 # %% ../nbs/04_splits.ipynb #b1b6cf73
-def _groups(labels:dict, pattern=SEGMENT_RE, groups:dict|None=None)->tuple[list, np.ndarray, np.ndarray, np.ndarray]:
-    "Group names (sorted), label counts and sizes per group, and each video's group index."
-    names = list(labels)
+def group_counts(labels:dict, # video name -> class ids
+                 group_re=SEGMENT_RE, # segment rule (see `segment_re`); None: every video is its own source video
+                 groups:dict|None=None # video -> source video, instead of the rule (see `read_groups`)
+                )->tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    "What `stratify` splits: the source videos (sorted), their label counts (groups × 17) and sizes, and each video's group index."
+    names, pattern = list(labels), segment_re(group_re)
     grp = [groups[k] for k in names] if groups is not None else [group_of(k, pattern) for k in names]
     G = sorted(set(grp)); gi = {g: i for i, g in enumerate(G)}
     vg = np.array([gi[g] for g in grp], dtype=np.int64)
@@ -92,6 +94,7 @@ def _groups(labels:dict, pattern=SEGMENT_RE, groups:dict|None=None)->tuple[list,
     Yg = np.zeros((len(G), N_CLASSES), np.int64); np.add.at(Yg, vg, X)
     return G, Yg, np.bincount(vg, minlength=len(G)), vg
 
+# %% ../nbs/04_splits.ipynb #f1b23a04
 def make_folds(labels:dict, # video name -> class ids (an official label mapping)
                n_folds:int=5, # number of folds
                seed:int=42, # random seed
@@ -105,11 +108,11 @@ def make_folds(labels:dict, # video name -> class ids (an official label mapping
     if groups is not None:
         miss = [k for k in labels if k not in groups]
         if miss: raise QVError(f'groups: no group for {len(miss)} labelled video(s), e.g. {brief(miss[0])}; list every video')
-    G, Yg, sizes, vg = _groups(labels, segment_re(group_re), groups)
+    G, Yg, sizes, vg = group_counts(labels, group_re, groups)
     if n_folds > len(G):
         how = 'in the groups given' if groups is not None else f'by the group rule {getattr(group_re, "pattern", group_re)!r}'
         raise QVError(f'{n_folds} folds but only {len(G)} source videos (groups) {how} among {len(labels)} videos; use fewer folds, '
-                      f'or a rule that keeps more groups apart (--group_re, "none" for no segments) or a groups CSV (--groups)')
+                      f'or a rule that keeps more groups apart (--group-re, "none" for no segments) or a groups CSV (--groups)')
     for c, code in enumerate(CLASSES):
         ng = int((Yg[:, c] > 0).sum())
         if ng < n_folds:
@@ -132,6 +135,7 @@ def fold_table(df # a folds table from `make_folds` (or its CSV)
     t['total'] = t.sum(axis=1)
     return t.astype(int)
 
+# %% ../nbs/04_splits.ipynb #bbb0d936
 def unbalanced(df, # a folds table
                tol:float=0.15, # allowed relative deviation from the class mean per fold
                slack:int=3 # allowed absolute deviation, when larger
@@ -166,6 +170,7 @@ def save_folds(df, # a folds table
     with atomic_write(path, newline='') as f: df[FOLD_COLS].to_csv(f, index=False)
     return Path(path)
 
+# %% ../nbs/04_splits.ipynb #b5780977
 def load_folds(path # a folds CSV written by `save_folds` / `qvpipe_split`
               ):
     "Read and check a folds CSV: every cell, every name and every label list; a `QVError` names the row."
@@ -194,7 +199,7 @@ def load_folds(path # a folds CSV written by `save_folds` / `qvpipe_split`
     return df
 
 # %% ../nbs/04_splits.ipynb #0ac64405
-@call_parse
+@script
 def split_cli(labels:str, # official label JSON ({"video.mp4": [class ids]})
               out_csv:str, # folds CSV to write
               folds:int=5, # number of folds
@@ -203,11 +208,10 @@ def split_cli(labels:str, # official label JSON ({"video.mp4": [class ids]})
               groups:str=None # a CSV with columns video,group listing the source video of each video (instead of the rule)
              ):
     "Group-aware, count-stratified K-fold split of a label file into a folds CSV."
-    with cli_errors():
-        rule = SEGMENT_RE if group_re is None else None if group_re.lower() == 'none' else group_re
-        df = make_folds(load_labels(labels), folds, seed, group_re=rule, groups=read_groups(groups) if groups else None)
-        save_folds(df, out_csv)
-        print(fold_table(df).to_string())
-        bad = unbalanced(df)
-        print(f'wrote {out_csv}: {len(df)} videos, {df.group.nunique()} source videos, {folds} folds'
-              + (f'; classes off balance (±15% or ±3): {" ".join(bad)}' if bad else '; every class within ±15% (or ±3) of its mean'))
+    rule = SEGMENT_RE if group_re is None else None if group_re.lower() == 'none' else group_re
+    df = make_folds(load_labels(labels), folds, seed, group_re=rule, groups=read_groups(groups) if groups else None)
+    save_folds(df, out_csv)
+    print(fold_table(df).to_string())
+    bad = unbalanced(df)
+    print(f'wrote {out_csv}: {len(df)} videos, {df.group.nunique()} source videos, {folds} folds'
+          + (f'; classes off balance (±15% or ±3): {" ".join(bad)}' if bad else '; every class within ±15% (or ±3) of its mean'))

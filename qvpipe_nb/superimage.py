@@ -5,13 +5,8 @@
 # %% ../nbs/05_superimage.ipynb #632c8861
 from __future__ import annotations
 import os, re, sys, time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np
-import pandas as pd
-from PIL import Image
-from fastcore.script import call_parse
-from .progress import qv_progress
 from .core import *
 
 # %% auto #0
@@ -42,6 +37,7 @@ def parse_grid(g # (rows, cols), an int for a square grid, or a string such as "
     if r < 1 or c < 1 or r*c > 256: raise QVError(f'bad grid {r}x{c}: rows and cols must be at least 1 (and at most 256 cells)')
     return r, c
 
+# %% ../nbs/05_superimage.ipynb #9b19686f
 def parse_tile(t # an int (square), (width, height), or a string such as "224" or "320x180"
               )->tuple[int, int]:
     "A tile size as `(width, height)`; a `QVError` for anything else."
@@ -60,6 +56,7 @@ def _load_tile(f, # HxWx3 uint8 array, PIL image, or path of an image file
                size:tuple # (width, height) of the tile
               )->Image.Image:
     "One frame as an RGB PIL image of `size` (squashed)."
+    from PIL import Image
     if isinstance(f, (str, Path)):
         im = Image.open(f)
         im.draft('RGB', size)  # JPEG: decode at a reduced scale that is still >= size (much faster)
@@ -76,6 +73,7 @@ def make_grid(frames:list, # the video's frames in temporal order: HxWx3 uint8 a
               order:list|None=None # a permutation of the cells: cell `i` shows what cell `order[i]` would show
              )->Image.Image:
     "An RGB super-image: `frames` squashed to `tile` and laid out in temporal, row-major order."
+    from PIL import Image
     (r, c), (w, h) = parse_grid(grid), parse_tile(tile)
     idx = cell_frames(len(frames), r*c)
     if order is not None:
@@ -94,6 +92,7 @@ def shuffle_tiles(img, # a super-image: PIL image or HxWxC array
                   rng:np.random.Generator|None=None # random source when `order` is None
                  ):
     "`img` with its grid cells permuted; the same type as `img`."
+    from PIL import Image
     r, c = parse_grid(grid); n = r*c
     if order is None: order = (rng or np.random.default_rng()).permutation(n)
     order = [int(o) for o in order]
@@ -118,6 +117,7 @@ def video_stem(video:str # a video name or path, e.g. 'd123_1.mp4'
     p = Path(str(video))
     return p.stem if p.suffix.lower() in VIDEO_EXTS else p.name
 
+# %% ../nbs/05_superimage.ipynb #4cf9a03b
 def list_frames(folder # one video's frame folder
                )->list[Path]:
     "The frame JPEGs of one video, in temporal order (sorted names; temporary files skipped)."
@@ -125,9 +125,11 @@ def list_frames(folder # one video's frame folder
     if not folder.is_dir(): return []
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg') and not p.name.startswith('.'))
 
+# %% ../nbs/05_superimage.ipynb #761b1410
 def frame_folders(frames # the FRAMES folder of step 1
                  )->pd.DataFrame:
     "One row per video: video, stem, folder, status and error from the manifest (if any), n_frames found."
+    import pandas as pd
     frames = need_path(frames, 'frames folder', is_dir=True)
     rows, seen = [], set()
     man = frames/'manifest.csv'
@@ -149,22 +151,15 @@ def frame_folders(frames # the FRAMES folder of step 1
     df['n_frames'] = [len(list_frames(f)) for f in df.folder]
     return df
 
-# %% ../nbs/05_superimage.ipynb #c549cec8
-def _write_frames(folder, n:int, size=(32, 18), seed:int=0):
-    "Write `n` small distinct JPEG frames into `folder` (for tests and benchmarks)."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        a = np.full((size[1], size[0], 3), rng.integers(0, 256, 3), np.uint8)
-        Image.fromarray(a).save(folder/f'{i*40:06d}.jpg', quality=95)
-
 # %% ../nbs/05_superimage.ipynb #e657a3a8
 def _expected_size(grid, tile)->tuple[int, int]:
+    "(width, height) of a super-image of this grid and tile."
     (r, c), (w, h) = parse_grid(grid), parse_tile(tile)
     return (c*w, r*h)
 
 def _build_one(row:dict, out:str, grid, tile, quality:int)->dict:
     "Build (or find cached) the super-image of one video; never raises."
+    from PIL import Image
     res = dict(video=row['video'], image='', n_frames=int(row['n_frames']), status='error', error='', built=False)
     try:
         if row['status'] == 'error':
@@ -201,6 +196,9 @@ def build_superimages(frames, # the FRAMES folder of step 1 (frame folders + man
                       progress:bool=True # show a progress bar
                      )->pd.DataFrame:
     "Write one super-image per video of `frames` into `out` (resumable, parallel) and return the index."
+    import pandas as pd
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from qvpipe_nb.progress import qv_progress
     grid, tile = parse_grid(grid), parse_tile(tile)
     if not 1 <= int(quality) <= 100: raise QVError(f'JPEG quality must be 1..100, got {quality}')
     ff = frame_folders(frames)
@@ -225,7 +223,7 @@ def build_superimages(frames, # the FRAMES folder of step 1 (frame folders + man
     return res
 
 # %% ../nbs/05_superimage.ipynb #d33b0d09
-@call_parse
+@script
 def superimages_cli(frames:str, # FRAMES folder written by qvpipe_extract (frame folders + manifest.csv)
                     out:str, # output folder for the super-images and index.csv
                     grid:str='3x3', # grid as ROWSxCOLS
@@ -235,15 +233,14 @@ def superimages_cli(frames:str, # FRAMES folder written by qvpipe_extract (frame
                     strict:bool=False # exit with status 1 if any video has no super-image
                    ):
     "Build one super-image (a grid of extracted frames) per video."
-    with cli_errors():
-        need_path(frames, 'frames folder', is_dir=True)
-        g, t = parse_grid(grid), parse_tile(tile)
-        t0 = time.time()
-        idx = build_superimages(frames, out, g, t, quality=quality, workers=workers)
-        a = idx.attrs
-        print(f"\n{len(idx)} videos: {a['built']} built, {a['cached']} already there, {a['errors']} without image; "
-              f"{(idx.status == 'short').sum()} short (frames repeated); {time.time()-t0:.1f}s, "
-              f"grid {g[0]}x{g[1]}, tile {t[0]}x{t[1]}")
-        for r in idx[idx.status == 'error'].itertuples(): print(f'  {r.video}: {r.error}', file=sys.stderr)
-        print(f"index: {Path(out)/'index.csv'}")
-        if strict and a['errors']: sys.exit(1)
+    need_path(frames, 'frames folder', is_dir=True)
+    g, t = parse_grid(grid), parse_tile(tile)
+    t0 = time.time()
+    idx = build_superimages(frames, out, g, t, quality=quality, workers=workers)
+    a = idx.attrs
+    print(f"\n{len(idx)} videos: {a['built']} built, {a['cached']} already there, {a['errors']} without image; "
+          f"{(idx.status == 'short').sum()} short (frames repeated); {time.time()-t0:.1f}s, "
+          f"grid {g[0]}x{g[1]}, tile {t[0]}x{t[1]}")
+    for r in idx[idx.status == 'error'].itertuples(): print(f'  {r.video}: {r.error}', file=sys.stderr)
+    print(f"index: {Path(out)/'index.csv'}")
+    if strict and a['errors']: sys.exit(1)
