@@ -3,7 +3,7 @@
 
 Two ways to find the frame of a super-image model are compared on the same videos and labels:
 - occlusion (what `infer` uses): the drop of the class probability when one cell is blanked;
-- Grad-CAM (`analysis.gradcam`) summed over each cell.
+- Grad-CAM (`saliency.gradcam`) summed over each cell (`saliency.cam_cells`).
 Per class: true positives, hit rate of the first named frame, and chance (the share of the 9 sampled frames in
 which the defect is visible: what a random pick of one of them would score). Needs a trained run and its test
 set: by default those of `make demo` (exp/runs/demo, data/demo/test).
@@ -27,8 +27,8 @@ def main():
     from qvpipe_nb.synth import visibility, video_seed
     from qvpipe_nb.superimage import cell_frames
     from qvpipe_nb.inference import normalize
-    from qvpipe_nb.analysis import gradcam
-    from qvpipe_nb.infer import Predictor, prepare_video, occlusion
+    from qvpipe_nb.saliency import gradcam, occlusion, cam_cells
+    from qvpipe_nb.infer import Predictor, prepare_video
     torch.set_num_threads(2)
     cfg = json.loads((data/'synth.json').read_text())
     labels = load_labels(data/'labels.json')
@@ -55,8 +55,7 @@ def main():
             t['occlusion'] += time.time() - t0
             hits['occlusion'][CLASSES[c]].append(seen[cf[int(np.argmax(e))]])
             t0 = time.time()
-            g = gradcam(model, x, c); H, W = g.shape
-            s = [g[(j//grid[1])*H//grid[0]:(j//grid[1] + 1)*H//grid[0], (j % grid[1])*W//grid[1]:(j % grid[1] + 1)*W//grid[1]].sum() for j in range(cells)]
+            s = cam_cells(gradcam(model, x, c), grid)
             t['gradcam'] += time.time() - t0
             hits['gradcam'][CLASSES[c]].append(seen[cf[int(np.argmax(s))]])
     print(f'{len(names)} test videos of {data}, run {run.name}; first named frame visible (true positives, score >= 0.5):')

@@ -14,12 +14,12 @@ from matplotlib.patches import Rectangle
 from matplotlib import colormaps
 from fastcore.basics import patch
 from .core import *
-from .metrics import average_precision, ap_table, load_predictions
+from .metrics import average_precision, ap_table, load_predictions, pr_curve, run_oof
+from .saliency import gradcam, cam_overlay, image_tensor
 
 # %% auto #0
-__all__ = ['ErrorData', 'class_aps', 'threshold_stats', 'top_errors', 'pr_curve', 'cooccurrence', 'fold_aps', 'fig2png',
-           'plot_pr', 'plot_aps', 'plot_cooc', 'plot_folds', 'thumbnail', 'feature_layer', 'gradcam', 'cam_overlay',
-           'image_tensor', 'demo_errors', 'ErrorBrowser', 'checkpoint_model']
+__all__ = ['ErrorData', 'class_aps', 'threshold_stats', 'top_errors', 'cooccurrence', 'fold_aps', 'fig2png', 'plot_pr',
+           'plot_cooc', 'plot_aps', 'plot_folds', 'thumbnail', 'demo_errors', 'ErrorBrowser']
 
 # %% ../nbs/13_analysis.ipynb #d919002c
 class ErrorData:
@@ -55,45 +55,28 @@ class ErrorData:
         return f'ErrorData: {len(self)} videos, mAP {self.map:.4f}{f}'
 
 # %% ../nbs/13_analysis.ipynb #71e3991f
-def _items(videos, images_dir):
+def _items(videos:list, images_dir)->list|None:
+    "The super-image path of each video in `images_dir` (None without a folder); names that would leave the folder are refused."
     if images_dir is None: return None
     d = need_path(images_dir, 'image folder', is_dir=True)
     return [child_path(d, f'{Path(v).stem}.jpg', str(d), 'image name') for v in videos]
 
-def _oof_files(oof)->list[Path]:
-    if isinstance(oof, (str, Path)) and Path(oof).is_dir():
-        fs = sorted(Path(oof).glob('fold*/oof.csv'), key=lambda p: (len(p.parent.name), p.parent.name))   # fold2 before fold10
-        if not fs: raise QVError(f'{oof}: no fold*/oof.csv files in this run folder')
-        return fs
-    return [need_path(f, 'out-of-fold file') for f in ([oof] if isinstance(oof, (str, Path)) else oof)]
-
-def _read_oof(f:Path):
-    import pandas as pd
-    try: df = pd.read_csv(f, dtype={'video': str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e: raise QVError(f'{f}: not a readable CSV ({e})') from None
-    miss = [c for c in ['video', *CLASSES] if c not in df.columns]
-    if miss: raise QVError(f'{f}: missing column(s) {miss}; expected video, fold and the 17 class codes')
-    for v in df.video: check_name(v, str(f))
-    if df[CLASSES].isna().any().any(): raise QVError(f'{f}: video "{df.video[df[CLASSES].isna().any(axis=1)].iloc[0]}" has a missing score')
-    return df
-
+# %% ../nbs/13_analysis.ipynb #4e79b4f5
 @patch(cls_method=True)
 def from_oof(cls:ErrorData, oof, # an oof.csv, a list of them, or a run folder with fold*/oof.csv
              labels, # official label JSON (or a dict already loaded)
              images_dir=None # folder of super-images `<video stem>.jpg`
             )->ErrorData:
     "An `ErrorData` from a run's out-of-fold predictions and the labels."
-    import pandas as pd
     labels = labels if isinstance(labels, dict) else load_labels(labels)
-    df = pd.concat([_read_oof(f) for f in _oof_files(oof)], ignore_index=True)
-    dup = df.video[df.video.duplicated()]
-    if len(dup): raise QVError(f'video "{dup.iloc[0]}" appears in more than one out-of-fold row ({len(dup)} duplicates)')
+    df = run_oof(oof)
     miss = [v for v in df.video if v not in labels]
     if miss: raise QVError(f'no label for video "{miss[0]}"' + (f' (and {len(miss)-1} more)' if len(miss) > 1 else ''))
     vids = df.video.tolist()
     return cls(df[CLASSES].to_numpy(np.float64), labels2matrix(labels, vids), vids, _items(vids, images_dir),
                df.fold.to_numpy() if 'fold' in df else None)
 
+# %% ../nbs/13_analysis.ipynb #f5dc23ce
 @patch(cls_method=True)
 def from_predictions(cls:ErrorData, pred, # submission JSON {"video.mp4": [17 scores]}
                      labels, # official label JSON (or a dict already loaded)
@@ -141,17 +124,6 @@ def top_errors(scores, # n scores of one class
     else: raise ValueError(f"kind must be 'fp' or 'fn', got {kind!r}")
     return idx[page*n:(page+1)*n]
 
-# %% ../nbs/13_analysis.ipynb #6af1e9e8
-def pr_curve(scores, # n scores of one class
-             targets # n 0/1 labels
-            )->tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Precision, recall and threshold at each distinct score, highest threshold first."
-    s, t = np.asarray(scores, dtype=np.float64), np.asarray(targets) > 0
-    o = np.argsort(-s, kind='stable'); s, t = s[o], t[o]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s)-1]    # last index of each run of equal scores
-    tp = np.cumsum(t)[last]; k = last + 1
-    return tp/k, tp/max(int(t.sum()), 1), s[last]
-
 # %% ../nbs/13_analysis.ipynb #56458973
 def cooccurrence(probs, # (n, 17) scores
                  targets, # (n, 17) multi-hot labels
@@ -180,7 +152,7 @@ def fold_aps(probs, # (n, 17) scores
         m = f == k
         rows[k] = [average_precision(p[m, c], t[m, c]) if t[m, c].any() else np.nan for c in range(N_CLASSES)]
     df = pd.DataFrame.from_dict(rows, orient='index', columns=CLASSES); df.index.name = 'fold'
-    df['mAP'] = df[CLASSES].fillna(0).mean(1)   # the official mean counts an empty class as 0
+    df['mAP'] = df[CLASSES].fillna(0).mean(axis=1)   # the official mean counts an empty class as 0
     return df
 
 # %% ../nbs/13_analysis.ipynb #58b28a2a
@@ -190,6 +162,7 @@ def fig2png(fig:Figure, # a matplotlib figure
     "The figure as PNG bytes."
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); return buf.getvalue()
 
+# %% ../nbs/13_analysis.ipynb #18498425
 def plot_pr(scores, # n scores of one class
             targets, # n 0/1 labels
             thresh:float|None=None, # threshold to mark on the curve
@@ -206,17 +179,7 @@ def plot_pr(scores, # n scores of one class
     ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel='recall', ylabel='precision', title=title); ax.grid(alpha=.3)
     return fig
 
-def plot_aps(table, # a `class_aps` table
-             highlight:str|None=None, # class code to draw in red
-             size=(6.4, 3.0) # figure size in inches
-            )->Figure:
-    "Bar chart of a `class_aps` table, `highlight` in red."
-    fig = Figure(figsize=size); ax = fig.add_subplot()
-    cs = ['C3' if c == highlight else 'C0' for c in table.code]
-    ax.bar(table.code, table.AP, color=cs); ax.set(ylim=(0, 1), ylabel='AP (official)', title=f'per-class AP, mAP {table.AP.mean():.3f}')
-    ax.tick_params(axis='x', labelsize=8, rotation=90); ax.grid(axis='y', alpha=.3)
-    return fig
-
+# %% ../nbs/13_analysis.ipynb #88820906
 def plot_cooc(m:np.ndarray, # a (17, 17) `cooccurrence` matrix
               highlight:str|None=None, # class code whose row to frame
               size=(4.8, 4.2) # figure size in inches
@@ -233,6 +196,19 @@ def plot_cooc(m:np.ndarray, # a (17, 17) `cooccurrence` matrix
     fig.colorbar(im, ax=ax, fraction=.046)
     return fig
 
+# %% ../nbs/13_analysis.ipynb #1a087ee9
+def plot_aps(table, # a `class_aps` table
+             highlight:str|None=None, # class code to draw in red
+             size=(6.4, 3.0) # figure size in inches
+            )->Figure:
+    "Bar chart of a `class_aps` table, `highlight` in red."
+    fig = Figure(figsize=size); ax = fig.add_subplot()
+    cs = ['C3' if c == highlight else 'C0' for c in table.code]
+    ax.bar(table.code, table.AP, color=cs); ax.set(ylim=(0, 1), ylabel='AP (official)', title=f'per-class AP, mAP {table.AP.mean():.3f}')
+    ax.tick_params(axis='x', labelsize=8, rotation=90); ax.grid(axis='y', alpha=.3)
+    return fig
+
+# %% ../nbs/13_analysis.ipynb #fdfc539d
 def plot_folds(fa, # a `fold_aps` table
                highlight:str|None=None, # class code to draw in red
                size=(6.4, 3.0) # figure size in inches
@@ -257,71 +233,6 @@ def thumbnail(path, # an image file, or None
     except (OSError, TypeError, AttributeError, ValueError):
         im = Image.new('RGB', (size, size), (90, 90, 90)); ImageDraw.Draw(im).text((8, size//2-6), 'no image', fill=(230, 230, 230))
     buf = io.BytesIO(); im.save(buf, 'JPEG', quality=80); return buf.getvalue()
-
-# %% ../nbs/13_analysis.ipynb #26bc8962
-def feature_layer(model, # a torch model
-                  x # an input batch
-                 ):
-    "The last module of `model` (in execution order) that outputs a 4-D feature map larger than 1×1."
-    import torch
-    seen = []
-    def hook(m, i, o):
-        if torch.is_tensor(o) and o.dim() == 4: seen.append((m, o.shape[-2]*o.shape[-1]))
-    hs = [m.register_forward_hook(hook) for n, m in model.named_modules() if n]
-    try:
-        with torch.no_grad(): model(x)
-    finally:
-        for h in hs: h.remove()
-    if not seen: raise QVError(f'{type(model).__name__} has no module with a 4-D output; pass `layer=` to gradcam')
-    big = [m for m, hw in seen if hw > 1]
-    return big[-1] if big else seen[-1][0]
-
-def gradcam(model, # a torch model returning (B, 17) logits
-            x, # one input image tensor (1, 3, H, W)
-            cls, # class code or id
-            layer=None # module whose output to explain (default: `feature_layer`)
-           )->np.ndarray:
-    "Grad-CAM map of class `cls` for `x`: an (H, W) float array in 0..1."
-    import torch, torch.nn.functional as F
-    c = CLASS2ID[cls] if isinstance(cls, str) else int(cls)
-    was = model.training; model.eval()
-    try:
-        x = x.detach().clone().requires_grad_(True)
-        layer = layer if layer is not None else feature_layer(model, x)
-        acts = []
-        h = layer.register_forward_hook(lambda m, i, o: acts.append(o))
-        try:
-            with torch.enable_grad():
-                out = model(x)
-                if out.dim() != 2 or not 0 <= c < out.shape[1]: raise QVError(f'class {cls} is not an output of the model (output shape {tuple(out.shape)})')
-                a = acts[-1]
-                g, = torch.autograd.grad(out[0, c], a)
-        finally: h.remove()
-        cam = F.relu((g.mean((2, 3), keepdim=True) * a).sum(1, keepdim=True))
-        cam = F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)[0, 0].detach()
-        mx = cam.max()
-        return (cam/mx if mx > 0 else cam).cpu().numpy()
-    finally: model.train(was)
-
-# %% ../nbs/13_analysis.ipynb #51d4aa45
-def cam_overlay(img:Image.Image, # the image the map was computed on (any size)
-                cam:np.ndarray, # (H, W) map in 0..1
-                alpha:float=0.45 # weight of the heat map
-               )->Image.Image:
-    "The image with the map blended on as a jet heat map."
-    heat = Image.fromarray((colormaps['jet'](np.clip(cam, 0, 1))[..., :3]*255).astype(np.uint8)).resize(img.size, Image.BILINEAR)
-    return Image.blend(img.convert('RGB'), heat, alpha)
-
-def image_tensor(img:Image.Image, # an image
-                 size:int=224, # side of the square model input
-                 mean=(0.485, 0.456, 0.406), # normalisation mean (ImageNet, timm's default)
-                 std=(0.229, 0.224, 0.225) # normalisation std
-                ):
-    "A (1, 3, size, size) float tensor of `img`, resized and normalised."
-    import torch
-    a = np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32)/255
-    a = (a - np.array(mean, np.float32)) / np.array(std, np.float32)
-    return torch.from_numpy(a.transpose(2, 0, 1).copy())[None]
 
 # %% ../nbs/13_analysis.ipynb #40aefd04
 def demo_errors(folder, # where to write the images
@@ -365,38 +276,19 @@ class ErrorBrowser(widgets.VBox):
                  cls:str|None=None, # starting class (default: the weakest)
                  delay:float=0.3 # in a running kernel, redraw the figures once the slider rests this long (0: at once)
                 ):
-        self.data, self.page_size, self.thumb, self.model, self.tfm = data, page_size, thumb, model, tfm or (lambda p: image_tensor(Image.open(p)))
-        self.delay, self._pending = delay, None
+        self.data, self.page_size, self.thumb, self.model = data, page_size, thumb, model
+        self.tfm = tfm or (lambda p: image_tensor(Image.open(p)))
+        self.delay, self._pending, self._thumbs = delay, None, {}
+        self.fp_page = self.fn_page = 0; self.selected = self.cam = None
         self.table = class_aps(data.probs, data.targets)
-        self._thumbs, self.fp_page, self.fn_page, self.selected, self.cam = {}, 0, 0, None, None
-        opts = [(f"{r.code} — {r.name} — AP {r.AP:.3f}" + ('' if r.n_pos else ' (no positives)'), r.code) for r in self.table.itertuples()]
-        self.cls = widgets.Dropdown(options=opts, value=cls or opts[0][1], description='class', layout=widgets.Layout(width='420px'))
-        self.thresh = widgets.FloatSlider(value=thresh, min=0, max=1, step=.01, description='threshold', continuous_update=True,
-                                          readout_format='.2f', layout=widgets.Layout(width='380px'))
-        self.stats_html = widgets.HTML()
-        img = lambda w: widgets.Image(format='png', layout=widgets.Layout(width=w))
-        self.pr_img, self.ap_img, self.cooc_img, self.fold_img = img('300px'), img('560px'), img('420px'), img('560px')
-        self.sal_img = widgets.Image(format='jpeg', layout=widgets.Layout(width='240px', display='none'))   # shown once there is a map
-        self.sal_html = widgets.HTML()
-        self.fp_strip, self.fn_strip = widgets.HBox(), widgets.HBox()
-        self.fp_title, self.fn_title = widgets.HTML(), widgets.HTML()
-        btn = lambda d: widgets.Button(description=d, layout=widgets.Layout(width='70px'))
-        self.fp_prev, self.fp_next, self.fn_prev, self.fn_next = btn('◀ prev'), btn('next ▶'), btn('◀ prev'), btn('next ▶')
-        self.fp_prev.on_click(lambda _: self.page('fp', -1)); self.fp_next.on_click(lambda _: self.page('fp', 1))
-        self.fn_prev.on_click(lambda _: self.page('fn', -1)); self.fn_next.on_click(lambda _: self.page('fn', 1))
-        self.tabs = widgets.Tab([self.ap_img, self.cooc_img, self.fold_img])
-        for i, n in enumerate(['AP per class', 'co-occurrence', 'folds']): self.tabs.set_title(i, n)
+        self.fold_table = fold_aps(data.probs, data.targets, data.folds) if data.folds is not None else None
+        self._make_controls(thresh, cls); self._make_views()
         super().__init__([widgets.HTML(_CSS % thumb), widgets.HBox([self.cls, self.thresh]),
                           widgets.HBox([self.pr_img, widgets.VBox([self.stats_html, self.sal_html, self.sal_img])]),
                           widgets.HBox([self.fp_title, self.fp_prev, self.fp_next]), self.fp_strip,
                           widgets.HBox([self.fn_title, self.fn_prev, self.fn_next]), self.fn_strip, self.tabs])
+        self._css_hooks()
         self.cls.observe(self._on_cls, 'value'); self.thresh.observe(self._on_thresh, 'value')
-        for w, k in [(self, 'qv-browser'), (self.cls, 'qv-cls'), (self.thresh, 'qv-thresh'), (self.stats_html, 'qv-stats'),
-                     (self.fp_strip, 'qv-fp'), (self.fn_strip, 'qv-fn'), (self.sal_img, 'qv-sal'), (self.sal_html, 'qv-sal-text'),
-                     (self.pr_img, 'qv-pr'), (self.ap_img, 'qv-ap'), (self.cooc_img, 'qv-cooc'), (self.fold_img, 'qv-folds')]:
-            w.add_class(k)   # CSS hooks for styling and for browser tests
-        self.fold_table = fold_aps(data.probs, data.targets, data.folds) if data.folds is not None else None
-        if self.fold_table is None: self.fold_img = widgets.HTML('no folds in this data'); self.tabs.children = [self.ap_img, self.cooc_img, self.fold_img]
         self.tabs.observe(self._plots, 'selected_index')
         self._on_cls()
 
@@ -408,104 +300,152 @@ class ErrorBrowser(widgets.VBox):
     @property
     def truth(self): return self.data.targets[:, self.c]
 
-    def _on_cls(self, *_):
-        self.fp_page = self.fn_page = 0
-        self.selected, self.cam, self.sal_img.layout.display = None, None, 'none'    # a map belongs to one class
-        self.sal_html.value = ('Grad-CAM: pass <code>model=</code> to the browser' if self.model is None
-                               else 'Grad-CAM: press <i>CAM</i> under a thumbnail')
-        self._stale = {'pr', 'ap', 'cooc', 'folds'}
-        self._on_thresh(); self.flush()     # a new class draws at once
+# %% ../nbs/13_analysis.ipynb #5dc70dab
+@patch
+def _make_controls(self:ErrorBrowser, thresh:float, cls:str|None):
+    "The class dropdown (weakest first, with names and AP), the threshold slider and the page buttons."
+    opts = [(f"{r.code} — {r.name} — AP {r.AP:.3f}" + ('' if r.n_pos else ' (no positives)'), r.code) for r in self.table.itertuples()]
+    self.cls = widgets.Dropdown(options=opts, value=cls or opts[0][1], description='class', layout=widgets.Layout(width='420px'))
+    self.thresh = widgets.FloatSlider(value=thresh, min=0, max=1, step=.01, description='threshold', continuous_update=True,
+                                      readout_format='.2f', layout=widgets.Layout(width='380px'))
+    btn = lambda d: widgets.Button(description=d, layout=widgets.Layout(width='70px'))
+    self.fp_prev, self.fp_next, self.fn_prev, self.fn_next = btn('◀ prev'), btn('next ▶'), btn('◀ prev'), btn('next ▶')
+    self.fp_prev.on_click(lambda _: self.page('fp', -1)); self.fp_next.on_click(lambda _: self.page('fp', 1))
+    self.fn_prev.on_click(lambda _: self.page('fn', -1)); self.fn_next.on_click(lambda _: self.page('fn', 1))
 
-    def _on_thresh(self, *_):
-        self.fp_page = self.fn_page = 0
-        t, code = self.thresh.value, self.cls.value
-        self.stats = threshold_stats(self.scores, self.truth, t)
-        s, ap = self.stats, self.data.ap[self.c]
-        self.stats_html.value = (f"<b>{code}</b> ({NAMES[code]}): AP <b>{ap:.3f}</b>, {int(self.truth.sum())} positives of {len(self.data)}<br>"
-            f"at {t:.2f}: precision <b>{s['precision']:.3f}</b> · recall <b>{s['recall']:.3f}</b> · F1 <b>{s['f1']:.3f}</b><br>"
-            f"TP {s['tp']} · FP {s['fp']} · FN {s['fn']} · TN {s['tn']}")
-        self._strips()
-        self._stale |= {'pr', 'cooc'}
-        self._later(self._plots)
+# %% ../nbs/13_analysis.ipynb #455591b2
+@patch
+def _make_views(self:ErrorBrowser):
+    "The stats text, the figures (PR curve, and the tabs: AP per class, co-occurrence, folds), the strips and the saliency view."
+    self.stats_html, self.sal_html = widgets.HTML(), widgets.HTML()
+    img = lambda w: widgets.Image(format='png', layout=widgets.Layout(width=w))
+    self.pr_img, self.ap_img, self.cooc_img = img('300px'), img('560px'), img('420px')
+    self.fold_img = img('560px') if self.fold_table is not None else widgets.HTML('no folds in this data')
+    self.sal_img = widgets.Image(format='jpeg', layout=widgets.Layout(width='240px', display='none'))   # shown once there is a map
+    self.fp_strip, self.fn_strip = widgets.HBox(), widgets.HBox()
+    self.fp_title, self.fn_title = widgets.HTML(), widgets.HTML()
+    self.tabs = widgets.Tab([self.ap_img, self.cooc_img, self.fold_img])
+    for i, n in enumerate(['AP per class', 'co-occurrence', 'folds']): self.tabs.set_title(i, n)
 
-    def _plots(self, *_):
-        "Draw the stale figures that are on screen: the PR curve and the open tab (the others wait until opened)."
-        t, code = self.thresh.value, self.cls.value
-        tab = ['ap', 'cooc', 'folds'][self.tabs.selected_index or 0]
-        for k in ['pr', tab]:
-            if k not in self._stale: continue
-            self._stale.discard(k)
-            if k == 'pr': self.pr_img.value = fig2png(plot_pr(self.scores, self.truth, t, f'{code}: AP {self.data.ap[self.c]:.3f}'))
-            elif k == 'ap': self.ap_img.value = fig2png(plot_aps(self.table, code))
-            elif k == 'cooc': self.cooc_img.value = fig2png(plot_cooc(cooccurrence(self.data.probs, self.data.targets, t), code))
-            elif self.fold_table is not None: self.fold_img.value = fig2png(plot_folds(self.fold_table, code))
+# %% ../nbs/13_analysis.ipynb #4b711f24
+@patch
+def _css_hooks(self:ErrorBrowser):
+    "Give each part its CSS class, for styling and for browser tests."
+    for w, k in [(self, 'qv-browser'), (self.cls, 'qv-cls'), (self.thresh, 'qv-thresh'), (self.stats_html, 'qv-stats'),
+                 (self.fp_strip, 'qv-fp'), (self.fn_strip, 'qv-fn'), (self.sal_img, 'qv-sal'), (self.sal_html, 'qv-sal-text'),
+                 (self.pr_img, 'qv-pr'), (self.ap_img, 'qv-ap'), (self.cooc_img, 'qv-cooc'), (self.fold_img, 'qv-folds')]:
+        w.add_class(k)
 
-    def _later(self, fn):
-        "Run `fn` once things rest for `delay` s when an event loop runs (a kernel), else at once."
-        if self._pending is not None: self._pending.cancel(); self._pending = None
-        try: loop = asyncio.get_running_loop() if self.delay > 0 else None
-        except RuntimeError: loop = None
-        if loop is None: return fn()
-        def run(): self._pending = None; fn()
-        self._pending = loop.call_later(self.delay, run)
+# %% ../nbs/13_analysis.ipynb #cc81923e
+@patch
+def _on_cls(self:ErrorBrowser, *_):
+    "A new class: first pages, no saliency map yet, everything redrawn now."
+    self.fp_page = self.fn_page = 0
+    self.selected, self.cam, self.sal_img.layout.display = None, None, 'none'    # a map belongs to one class
+    self.sal_html.value = ('Grad-CAM: pass <code>model=</code> to the browser' if self.model is None
+                           else 'Grad-CAM: press <i>CAM</i> under a thumbnail')
+    self._stale = {'pr', 'ap', 'cooc', 'folds'}
+    self._on_thresh(); self.flush()     # a new class draws at once
 
-    def flush(self):
-        "Draw now what is waiting for the slider to rest."
-        if self._pending is not None: self._pending.cancel(); self._pending = None
-        self._plots()
+# %% ../nbs/13_analysis.ipynb #1f39196b
+@patch
+def _on_thresh(self:ErrorBrowser, *_):
+    "A new threshold: counts and strips now, the PR and co-occurrence figures once the slider rests."
+    self.fp_page = self.fn_page = 0
+    t, code = self.thresh.value, self.cls.value
+    self.stats = threshold_stats(self.scores, self.truth, t)
+    s, ap = self.stats, self.data.ap[self.c]
+    self.stats_html.value = (f"<b>{code}</b> ({NAMES[code]}): AP <b>{ap:.3f}</b>, {int(self.truth.sum())} positives of {len(self.data)}<br>"
+        f"at {t:.2f}: precision <b>{s['precision']:.3f}</b> · recall <b>{s['recall']:.3f}</b> · F1 <b>{s['f1']:.3f}</b><br>"
+        f"TP {s['tp']} · FP {s['fp']} · FN {s['fn']} · TN {s['tn']}")
+    self._strips()
+    self._stale |= {'pr', 'cooc'}
+    self._later(self._plots)
 
-    def page(self, kind:str, step:int):
-        "Move the `kind` ('fp' or 'fn') strip by `step` pages, staying within the errors there are."
-        n = self.stats[kind]; last = max(0, (n - 1)//self.page_size)
-        setattr(self, f'{kind}_page', min(max(getattr(self, f'{kind}_page') + step, 0), last))
-        self._strips()
+# %% ../nbs/13_analysis.ipynb #0c9465e1
+@patch
+def _plots(self:ErrorBrowser, *_):
+    "Draw the stale figures that are on screen: the PR curve and the open tab (the others wait until opened)."
+    t, code = self.thresh.value, self.cls.value
+    tab = ['ap', 'cooc', 'folds'][self.tabs.selected_index or 0]
+    for k in ['pr', tab]:
+        if k not in self._stale: continue
+        self._stale.discard(k)
+        if k == 'pr': self.pr_img.value = fig2png(plot_pr(self.scores, self.truth, t, f'{code}: AP {self.data.ap[self.c]:.3f}'))
+        elif k == 'ap': self.ap_img.value = fig2png(plot_aps(self.table, code))
+        elif k == 'cooc': self.cooc_img.value = fig2png(plot_cooc(cooccurrence(self.data.probs, self.data.targets, t), code))
+        elif self.fold_table is not None: self.fold_img.value = fig2png(plot_folds(self.fold_table, code))
 
-    def _card(self, i:int):
-        if i not in self._thumbs: self._thumbs[i] = thumbnail(self.data.items[i], self.thumb)
-        d = self.data
-        cap = widgets.HTML(f"<div class='qv-cap'><b>{self.scores[i]:.3f}</b> · {' '.join(d.codes(i))}<br>{html.escape(d.videos[i])}"
-                           + ('' if d.folds is None else f' · f{html.escape(str(d.folds[i]))}') + '</div>')   # names from files are text, never HTML
-        kids = [widgets.Image(value=self._thumbs[i], format='jpeg', layout=widgets.Layout(width=f'{self.thumb}px')), cap]
-        if self.model is not None:
-            b = widgets.Button(description='CAM', tooltip='Grad-CAM saliency of this item', layout=widgets.Layout(width=f'{self.thumb}px'))
-            b.on_click(lambda _, i=i: self.saliency(i)); kids.append(b)
-        return widgets.VBox(kids)
+# %% ../nbs/13_analysis.ipynb #89a56131
+@patch
+def _later(self:ErrorBrowser, fn):
+    "Run `fn` once things rest for `delay` s when an event loop runs (a kernel), else at once."
+    if self._pending is not None: self._pending.cancel(); self._pending = None
+    try: loop = asyncio.get_running_loop() if self.delay > 0 else None
+    except RuntimeError: loop = None
+    if loop is None: return fn()
+    def run(): self._pending = None; fn()
+    self._pending = loop.call_later(self.delay, run)
 
-    def _strips(self):
-        t, ps = self.thresh.value, self.page_size
-        for k, strip, title, name in [('fp', self.fp_strip, self.fp_title, 'False positives'), ('fn', self.fn_strip, self.fn_title, 'False negatives')]:
-            idx = top_errors(self.scores, self.truth, t, k, getattr(self, f'{k}_page'), ps).tolist()
-            setattr(self, f'shown_{k}', idx)
-            n, pg = self.stats[k], getattr(self, f'{k}_page')
-            title.value = f"<b>{name}</b> ({n}), page {pg+1} of {max(1, -(-n//ps))} &nbsp;"
-            strip.children = [self._card(i) for i in idx]
+# %% ../nbs/13_analysis.ipynb #edece4ea
+@patch
+def flush(self:ErrorBrowser):
+    "Draw now what is waiting for the slider to rest."
+    if self._pending is not None: self._pending.cancel(); self._pending = None
+    self._plots()
 
-    def saliency(self, i:int # row index of the item
-                ):
-        "Show the Grad-CAM map of the selected class on item `i`."
-        if self.model is None: raise QVError('no model: create the browser with model=... to see saliency')
-        item = self.data.items[i]
-        if item is None or not Path(item).is_file():
-            self.sal_html.value = f'Grad-CAM: no image for {html.escape(self.data.videos[i])} ({html.escape(str(item))})'; return
-        im = Image.open(item).convert('RGB')
-        x = self.tfm(item)
-        p = next(self.model.parameters(), None)
-        if p is not None: x = x.to(p.device)
-        self.selected, self.cam = i, gradcam(self.model, x, self.cls.value)
-        ov = cam_overlay(im.resize((x.shape[-1], x.shape[-2])), self.cam); ov.thumbnail((240, 240))
-        buf = io.BytesIO(); ov.save(buf, 'JPEG', quality=80)
-        self.sal_img.value = buf.getvalue(); self.sal_img.layout.display = None
-        self.sal_html.value = (f'Grad-CAM of <b>{self.cls.value}</b> on {html.escape(self.data.videos[i])} (score {self.scores[i]:.3f})'
-                               + ('' if self.cam.max() > 0 else '<br>no region raises this class (the map is 0)'))
+# %% ../nbs/13_analysis.ipynb #257ab7a3
+@patch
+def _card(self:ErrorBrowser, i:int):
+    "The card of row `i`: thumbnail, escaped caption and, with a model, a CAM button."
+    if i not in self._thumbs: self._thumbs[i] = thumbnail(self.data.items[i], self.thumb)
+    d = self.data
+    cap = widgets.HTML(f"<div class='qv-cap'><b>{self.scores[i]:.3f}</b> · {' '.join(d.codes(i))}<br>{html.escape(d.videos[i])}"
+                       + ('' if d.folds is None else f' · f{html.escape(str(d.folds[i]))}') + '</div>')   # names from files are text, never HTML
+    kids = [widgets.Image(value=self._thumbs[i], format='jpeg', layout=widgets.Layout(width=f'{self.thumb}px')), cap]
+    if self.model is not None:
+        b = widgets.Button(description='CAM', tooltip='Grad-CAM saliency of this item', layout=widgets.Layout(width=f'{self.thumb}px'))
+        b.on_click(lambda _, i=i: self.saliency(i)); kids.append(b)
+    return widgets.VBox(kids)
 
-# %% ../nbs/13_analysis.ipynb #5d624216
-def checkpoint_model(path # a fold's `best.pth` written by qvpipe_train
-                    )->tuple:
-    "The model of a checkpoint and its input transform `tfm(image path) -> (1, 3, H, W)`."
-    from qvpipe_nb.inference import load_checkpoint, load_images
-    model, meta = load_checkpoint(path)
-    if meta['kind'] != 'superimage': raise QVError(f"{path}: a {meta['kind']} model; saliency needs a super-image model")
-    def tfm(p):
-        x = load_images([p], meta['size'], grid=meta.get('grid', (3, 3)), mean=meta.get('mean'), std=meta.get('std'))
-        return x.reshape(-1, *x.shape[-3:])[:1]      # one image, (1, 3, H, W)
-    return model, tfm
+# %% ../nbs/13_analysis.ipynb #9189a0f9
+@patch
+def _strips(self:ErrorBrowser):
+    "Fill both strips with the current page of false positives and false negatives."
+    t, ps = self.thresh.value, self.page_size
+    for k, strip, title, name in [('fp', self.fp_strip, self.fp_title, 'False positives'), ('fn', self.fn_strip, self.fn_title, 'False negatives')]:
+        idx = top_errors(self.scores, self.truth, t, k, getattr(self, f'{k}_page'), ps).tolist()
+        setattr(self, f'shown_{k}', idx)
+        n, pg = self.stats[k], getattr(self, f'{k}_page')
+        title.value = f"<b>{name}</b> ({n}), page {pg+1} of {max(1, -(-n//ps))} &nbsp;"
+        strip.children = [self._card(i) for i in idx]
+
+# %% ../nbs/13_analysis.ipynb #05a385ce
+@patch
+def page(self:ErrorBrowser, kind:str, # 'fp' or 'fn'
+         step:int # pages to move (negative: back)
+        ):
+    "Move the `kind` strip by `step` pages, staying within the errors there are."
+    n = self.stats[kind]; last = max(0, (n - 1)//self.page_size)
+    setattr(self, f'{kind}_page', min(max(getattr(self, f'{kind}_page') + step, 0), last))
+    self._strips()
+
+# %% ../nbs/13_analysis.ipynb #5df86dee
+@patch
+def saliency(self:ErrorBrowser, i:int # row index of the item
+            ):
+    "Show the Grad-CAM map of the selected class on item `i`."
+    if self.model is None: raise QVError('no model: create the browser with model=... to see saliency')
+    item = self.data.items[i]
+    if item is None or not Path(item).is_file():
+        self.sal_html.value = f'Grad-CAM: no image for {html.escape(self.data.videos[i])} ({html.escape(str(item))})'; return
+    im = Image.open(item).convert('RGB')
+    x = self.tfm(item)
+    p = next(self.model.parameters(), None)
+    if p is not None: x = x.to(p.device)
+    self.selected, self.cam = i, gradcam(self.model, x, self.cls.value)
+    ov = cam_overlay(im.resize((x.shape[-1], x.shape[-2])), self.cam); ov.thumbnail((240, 240))
+    buf = io.BytesIO(); ov.save(buf, 'JPEG', quality=80)
+    self.sal_img.value = buf.getvalue(); self.sal_img.layout.display = None
+    self.sal_html.value = (f'Grad-CAM of <b>{self.cls.value}</b> on {html.escape(self.data.videos[i])} (score {self.scores[i]:.3f})'
+                           + ('' if self.cam.max() > 0 else '<br>no region raises this class (the map is 0)'))

@@ -8,7 +8,6 @@ import io, json, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
-from fastcore.script import call_parse
 from .core import *
 
 # %% auto #0
@@ -75,6 +74,7 @@ def onnx_session(path # an .onnx file written by `export_onnx`
     if info.get('classes') != CLASSES: raise QVError(f'{path}: not an export of a 17-class QV-Pipe run (classes {info.get("classes")})')
     return s, info
 
+# %% ../nbs/13b_export.ipynb #65a42c6d
 def onnx_predict(sess, # from `onnx_session`
                  x:np.ndarray # uint8 images (batch, 3, height, width)
                 )->np.ndarray:
@@ -82,14 +82,13 @@ def onnx_predict(sess, # from `onnx_session`
     return sess.run(None, {'images': np.ascontiguousarray(x, np.uint8)})[0]
 
 # %% ../nbs/13b_export.ipynb #5020c9dd
-@call_parse
+@script
 def export_cli(run:str, # a run folder of qvpipe_train
                out:str, # output folder
                flip:bool=True, # put the flip TTA into the graph; --no-flip leaves it out
               ):
     "Export a trained run (all its folds, averaged) as one ONNX graph with a dynamic batch."
-    with cli_errors():
-        t0 = time.time(); p = export_onnx(run, out, flip=flip)
-        s, info = onnx_session(p)
-        print(f'{p} ({p.stat().st_size/1e6:.1f} MB, {len(info["folds"])} fold(s), {info["kind"]} {info["width"]}x{info["height"]}) '
-              f'and {p.with_suffix(".json")} in {time.time() - t0:.1f}s')
+    t0 = time.time(); p = export_onnx(run, out, flip=flip)
+    s, info = onnx_session(p)
+    print(f'{p} ({p.stat().st_size/1e6:.1f} MB, {len(info["folds"])} fold(s), {info["kind"]} {info["width"]}x{info["height"]}) '
+          f'and {p.with_suffix(".json")} in {time.time() - t0:.1f}s')

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageDraw
 from fastcore.basics import patch
-from fastcore.script import call_parse, Param
+from fastcore.script import Param
 from .core import *
+from .saliency import mean_sigmoid, occlusion, frame_evidence, timestamp, evidence_frames
 
 # %% auto #0
-__all__ = ['SEVERITY', 'severity', 'timestamp', 'load_blend', 'Predictor', 'prepare_video', 'stream_videos', 'occlusion',
-           'evidence_frames', 'infer', 'predictions_table', 'write_outputs', 'outlined_thumb', 'triage_html',
-           'infer_cli']
+__all__ = ['SEVERITY', 'severity', 'load_blend', 'Predictor', 'prepare_video', 'stream_videos', 'infer', 'predictions_table',
+           'write_outputs', 'outlined_thumb', 'triage_html', 'infer_cli']
 
 # %% ../nbs/13a_infer.ipynb #3540c544
 SEVERITY = 'PL BX TJ SL CK FS QF CR TL AJ ZW CQ SG CJ JG FZ'.split()   # most severe first: structural, then functional
@@ -28,13 +28,6 @@ def severity(codes:list, # predicted class codes of a video
     "Rank of the most severe defect in `codes` (0 = most severe); `len(order)` when there is none."
     r = [order.index(c) for c in codes if c in order]
     return min(r) if r else len(order)
-
-def timestamp(i:int, # frame index
-              fps:float # frames per second (0: unknown)
-             )->str:
-    "The time of frame `i` as mm:ss ('' when the frame rate is unknown)."
-    if not fps or fps <= 0: return ''
-    s = int(i/fps); return f'{s//60:02d}:{s%60:02d}'
 
 # %% ../nbs/13a_infer.ipynb #9e42317b
 def load_blend(path # blend.json written by qvpipe_ensemble (weights, ZC rule, thresholds)
@@ -96,24 +89,14 @@ class Predictor:
         h.update(json.dumps([self.blend, self.flip], sort_keys=True, default=str).encode())
         return h.hexdigest()[:16]
 
-# %% ../nbs/13a_infer.ipynb #84203ac2
-def prepare_video(path, # a video file
-                  k:int, # frames to decode
-                  specs:list, # model inputs to make: (kind, grid, tile, (height, width)) from `Predictor.specs`
-                  thumb:int=96 # thumbnail tile width in pixels
-                 )->dict:
-    "Decode a video in memory and make every model input it needs: super-images or frames as uint8 arrays, and a thumbnail; keyed as label files write it."
-    from qvpipe_nb.frames import read_video
-    from qvpipe_nb.superimage import make_grid
-    row, frames = read_video(path, k, fmt='rgb24')
-    out = dict(video=ext_key(Path(path).name), status=row['status'], reason=row['error'] or row['note'], fps=row.get('fps', 0.),
-               indices=[int(i) for i in row['indices'].split()], inputs={}, thumb=None, grid=None)
-    if not frames: return out
-    try: _make_inputs(out, frames, specs, thumb)
-    except Exception as e: out.update(status='error', reason=f'cannot make the model input: {type(e).__name__}: {e}', inputs={})
-    return out
+# %% ../nbs/13a_infer.ipynb #8fb5ef63
+def _square(n:int)->tuple:
+    "The most square grid (rows, cols) that holds `n` frames."
+    r = max(1, int(math.sqrt(n))); return (r, math.ceil(n/r))
 
+# %% ../nbs/13a_infer.ipynb #5210e27e
 def _make_inputs(out:dict, frames:list, specs:list, thumb:int):
+    "Put each model input of `specs` (a super-image or the frames, at the model's size) and a thumbnail grid into `out`."
     from qvpipe_nb.superimage import make_grid
     for sp in specs:
         kind, grid, tile, (h, w) = sp
@@ -127,8 +110,21 @@ def _make_inputs(out:dict, frames:list, specs:list, thumb:int):
     buf = io.BytesIO(); make_grid(frames, g, t).save(buf, 'JPEG', quality=80)
     out['thumb'], out['grid'] = buf.getvalue(), list(g)
 
-def _square(n:int)->tuple:
-    r = max(1, int(math.sqrt(n))); return (r, math.ceil(n/r))
+# %% ../nbs/13a_infer.ipynb #84203ac2
+def prepare_video(path, # a video file
+                  k:int, # frames to decode
+                  specs:list, # model inputs to make: (kind, grid, tile, (height, width)) from `Predictor.specs`
+                  thumb:int=96 # thumbnail tile width in pixels
+                 )->dict:
+    "Decode a video in memory and make every model input it needs: super-images or frames as uint8 arrays, and a thumbnail; keyed as label files write it."
+    from qvpipe_nb.frames import read_video
+    row, frames = read_video(path, k, fmt='rgb24')
+    out = dict(video=ext_key(Path(path).name), status=row['status'], reason=row['error'] or row['note'], fps=row.get('fps', 0.),
+               indices=[int(i) for i in row['indices'].split()], inputs={}, thumb=None, grid=None)
+    if not frames: return out
+    try: _make_inputs(out, frames, specs, thumb)
+    except Exception as e: out.update(status='error', reason=f'cannot make the model input: {type(e).__name__}: {e}', inputs={})
+    return out
 
 # %% ../nbs/13a_infer.ipynb #3805fb21
 def stream_videos(paths:list, # video files
@@ -156,30 +152,6 @@ def stream_videos(paths:list, # video files
             if nxt is not None: q.append((ex.submit(prepare_video, nxt, k, specs), nxt))
             yield r
 
-# %% ../nbs/13a_infer.ipynb #0842036d
-def _fwd(models, x, flip:bool):
-    "Mean sigmoid output of `models` on `x` (and its mirror)."
-    import torch
-    ac = torch.autocast('cuda', dtype=torch.float16) if x.device.type == 'cuda' else torch.autocast('cpu', enabled=False)
-    with ac:
-        p = sum(torch.sigmoid(m(x).float()) + (torch.sigmoid(m(x.flip(-1)).float()) if flip else 0) for m in models)
-    return p/(len(models)*(2 if flip else 1))
-
-def occlusion(model, # a model returning (B, 17) logits
-              x:'torch.Tensor', # normalised super-images (B, 3, H, W)
-              grid=(3, 3) # (rows, cols) of the super-images
-             )->'torch.Tensor':
-    "Per-cell evidence (B, cells, 17): how much each class probability drops when one cell is blanked (set to the data mean)."
-    import torch
-    (r, c), (B, _, H, W) = grid, x.shape
-    xs = x.unsqueeze(1).repeat(1, r*c, 1, 1, 1)
-    for j in range(r*c):
-        i0, i1, j0, j1 = (j//c)*H//r, (j//c + 1)*H//r, (j % c)*W//c, (j % c + 1)*W//c
-        xs[:, j, :, i0:i1, j0:j1] = 0
-    p = _fwd([model], x, False)
-    po = _fwd([model], xs.flatten(0, 1), False).view(B, r*c, -1)
-    return p[:, None] - po
-
 # %% ../nbs/13a_infer.ipynb #e4791cf0
 @patch
 def score(self:Predictor, items:list # prepared videos (`prepare_video`), all readable, with the same number of frames
@@ -187,7 +159,6 @@ def score(self:Predictor, items:list # prepared videos (`prepare_video`), all re
     "Blended probabilities (n, 17) and evidence per frame position (n, k, 17) of `items`."
     import torch
     from qvpipe_nb.inference import normalize
-    from qvpipe_nb.superimage import cell_frames
     n, k = len(items), len(items[0]['indices'])
     P, E = np.zeros((n, N_CLASSES)), np.zeros((n, k, N_CLASSES))
     with torch.inference_mode():
@@ -196,34 +167,14 @@ def score(self:Predictor, items:list # prepared videos (`prepare_video`), all re
             x = torch.from_numpy(np.stack([it['inputs'][r['spec']] for it in items])).to(self.dev)
             x = normalize(x.permute(0, 1, 4, 2, 3) if kind == 'frame' else x.permute(0, 3, 1, 2), r['meta'].get('mean'), r['meta'].get('std'))
             if kind == 'frame':
-                pf = _fwd(r['models'], x.flatten(0, 1), self.flip).view(n, k, -1).cpu().numpy()
+                pf = mean_sigmoid(r['models'], x.flatten(0, 1), self.flip).view(n, k, -1).cpu().numpy()
                 p, e = (pf.max(1) if r['meta'].get('aggregate') == 'max' else pf.mean(1)), pf
             else:
-                p = _fwd(r['models'], x, self.flip).cpu().numpy()
-                e = np.zeros((n, k, N_CLASSES))
-                if self.evidence:
-                    ec = occlusion(r['models'][0], x, grid).cpu().numpy()
-                    for j, f in enumerate(cell_frames(k, grid[0]*grid[1])): e[:, f] += ec[:, j]
+                p = mean_sigmoid(r['models'], x, self.flip).cpu().numpy()
+                e = frame_evidence(occlusion(r['models'][0], x, grid).cpu().numpy(), k) if self.evidence else np.zeros((n, k, N_CLASSES))
             P += w*p
             E += w*e/(np.abs(e).max(1, keepdims=True) + 1e-9)
     return P, E
-
-# %% ../nbs/13a_infer.ipynb #e56ac707
-def evidence_frames(e:np.ndarray, # evidence of one class per frame position (k,)
-                    indices:list, # the video's frame index at each position
-                    fps:float, # frames per second
-                    top:int=3, # at most this many frames
-                    share:float=.5 # keep frames with at least this share of the best evidence
-                   )->list[dict]:
-    "The frames that carry the evidence for one class, best first: frame index, time stamp mm:ss, position."
-    best, out, seen = float(e.max()), [], set()
-    for pos in np.argsort(-e, kind='stable'):
-        i = int(indices[pos])
-        if i in seen: continue
-        if out and (e[pos] <= 0 or e[pos] < share*best): break
-        seen.add(i); out.append(dict(frame=i, time=timestamp(i, fps), pos=int(pos), weight=round(float(e[pos]), 4)))
-        if len(out) == top: break
-    return out
 
 # %% ../nbs/13a_infer.ipynb #9b2651b0
 @patch
@@ -251,6 +202,7 @@ def _result(it:dict, s:np.ndarray|None, labels:list|None, e:np.ndarray|None)->di
     ev = {c: evidence_frames(e[:, CLASS2ID[c]], it['indices'], it['fps']) for c in codes if c != 'ZC'} if e is not None else {}
     return {**r, 'scores': [round(float(v), 6) for v in s], 'labels': labels, 'evidence': ev}
 
+# %% ../nbs/13a_infer.ipynb #ca741fbc
 def _read_results(path:Path)->dict:
     "The records of a results.jsonl written so far; a line torn by a kill is dropped (that video is redone)."
     out = {}
@@ -261,6 +213,7 @@ def _read_results(path:Path)->dict:
         if isinstance(r, dict) and isinstance(r.get('video'), str): out[r['video']] = r
     return out
 
+# %% ../nbs/13a_infer.ipynb #16b0c270
 def _check_out(out:Path, state:dict, force:bool):
     "Refuse an output folder that holds another model's results (unless `force`: then start it afresh)."
     f = out/'infer.json'
@@ -273,6 +226,40 @@ def _check_out(out:Path, state:dict, force:bool):
             (out/'results.jsonl').unlink(missing_ok=True)
             for p in (out/'thumbs').glob('*.jpg'): p.unlink()
     with atomic_write(f) as fh: json.dump(state, fh, indent=1)
+
+# %% ../nbs/13a_infer.ipynb #44881183
+def _resume(out:Path, state:dict, force:bool)->dict:
+    "Prepare `out` for `state` (`_check_out`) and return the records finished so far, rewriting results.jsonl without a torn line."
+    (out/'thumbs').mkdir(parents=True, exist_ok=True)
+    _check_out(out, state, force)
+    res = _read_results(out/'results.jsonl')
+    with atomic_write(out/'results.jsonl') as f: f.write(''.join(json.dumps(r) + '\n' for r in res.values()))
+    return res
+
+# %% ../nbs/13a_infer.ipynb #686b644e
+def _video_paths(videos)->list:
+    "The video files to triage (a folder's, or a list), refused when there are none or two share a name."
+    paths = list_videos(need_path(videos, 'video folder', is_dir=True)) if not isinstance(videos, (list, tuple)) else [Path(p) for p in videos]
+    if not paths: raise QVError(f'no videos in {videos}')
+    dup = pd.Series([ext_key(p.name) for p in paths]); dup = dup[dup.duplicated()]
+    if len(dup): raise QVError(f'two videos named {dup.iloc[0]} (whatever the case of the ending): names must be unique')
+    return paths
+
+# %% ../nbs/13a_infer.ipynb #d5947437
+def _log_batch(pred:Predictor, batch:list, out:Path, log)->dict:
+    "Score a batch of prepared videos, save their thumbnails and append their records to `log`; returns them by video."
+    ok = [x for x in batch if x['inputs']]
+    P, E = pred.score(ok) if ok else (np.zeros((0, N_CLASSES)), None)
+    S, L = pred.decide(P)
+    recs, j = {}, 0
+    for x in batch:
+        if x['inputs']: r = _result(x, S[j], None if L is None else L[j], None if E is None else E[j]); j += 1
+        else: r = _result(x, None, None, None)
+        if x['thumb']:
+            with atomic_write(out/'thumbs'/f'{x["video"]}.jpg', 'wb') as f: f.write(x['thumb'])
+        log.write(json.dumps(r) + '\n'); log.flush()
+        recs[r['video']] = r
+    return recs
 
 # %% ../nbs/13a_infer.ipynb #ac7647f3
 def infer(videos, # a folder of videos, or a list of video files
@@ -291,48 +278,30 @@ def infer(videos, # a folder of videos, or a list of video files
     "Triage in one call: videos in, blended scores, labels and evidence frames out (resumable); returns the predictions table."
     from qvpipe_nb.progress import qv_progress
     from qvpipe_nb.inference import _run_k
-    paths = list_videos(need_path(videos, 'video folder', is_dir=True)) if not isinstance(videos, (list, tuple)) else [Path(p) for p in videos]
-    if not paths: raise QVError(f'no videos in {videos}')
-    dup = pd.Series([ext_key(p.name) for p in paths]); dup = dup[dup.duplicated()]
-    if len(dup): raise QVError(f'two videos named {dup.iloc[0]} (whatever the case of the ending): names must be unique')
-    bl = load_blend(blend) if blend else None
-    pred = Predictor(runs, bl, device=device, tta_flip=tta_flip, evidence=evidence, bs=bs)
+    paths = _video_paths(videos)
+    pred = Predictor(runs, load_blend(blend) if blend else None, device=device, tta_flip=tta_flip, evidence=evidence, bs=bs)
     k = k or _run_k({r['name']: r['meta'] for r in pred.runs})
-    out = Path(out); (out/'thumbs').mkdir(parents=True, exist_ok=True)
-    _check_out(out, dict(fingerprint=pred.fingerprint(), k=k, classes=CLASSES, runs=[r['name'] for r in pred.runs],
-                         blend=str(blend) if blend else None), force)
-    res = _read_results(out/'results.jsonl')
-    with atomic_write(out/'results.jsonl') as f: f.write(''.join(json.dumps(r) + '\n' for r in res.values()))
+    out = Path(out)
+    res = _resume(out, dict(fingerprint=pred.fingerprint(), k=k, classes=CLASSES, runs=[r['name'] for r in pred.runs],
+                            blend=str(blend) if blend else None), force)
     todo = [p for p in paths if ext_key(p.name) not in res]
     workers = max(0, default_workers() - 1) if workers is None else workers
-    def done(batch, log):
-        ok = [x for x in batch if x['inputs']]
-        P, E = pred.score(ok) if ok else (np.zeros((0, N_CLASSES)), None)
-        S, L = pred.decide(P)
-        j = 0
-        for x in batch:
-            if x['inputs']: r = _result(x, S[j], None if L is None else L[j], None if E is None else E[j]); j += 1
-            else: r = _result(x, None, None, None)
-            if x['thumb']:
-                with atomic_write(out/'thumbs'/f'{x["video"]}.jpg', 'wb') as f: f.write(x['thumb'])
-            log.write(json.dumps(r) + '\n'); log.flush()
-            res[r['video']] = r
     t0, buf = time.time(), []
     with open(out/'results.jsonl', 'a', encoding='utf-8') as log:
         bar = qv_progress(stream_videos(todo, k, pred.specs, workers), total=len(todo), display=progress and bool(todo), label='videos')
         for i, x in enumerate(bar):
             buf.append(x)
-            if len(buf) == bs: done(buf, log); buf = []
+            if len(buf) == bs: res.update(_log_batch(pred, buf, out, log)); buf = []
             bar.comment = f'{(i + 1)/max(time.time() - t0, 1e-9):.1f} videos/s'
-        if buf: done(buf, log)
-    rows = [res[ext_key(p.name)] for p in paths]
-    return write_outputs(out, rows, pred)
+        if buf: res.update(_log_batch(pred, buf, out, log))
+    return write_outputs(out, [res[ext_key(p.name)] for p in paths], pred)
 
 # %% ../nbs/13a_infer.ipynb #06e08c1f
 def _where(ev:dict)->str:
     "Evidence as text: 'PL 00:04 #101, 00:09 #230; BX 00:02 #50'."
     return '; '.join(f'{c} ' + ', '.join(f"{(f['time'] + ' ') if f['time'] else ''}#{f['frame']}" for f in fs) for c, fs in ev.items())
 
+# %% ../nbs/13a_infer.ipynb #64539618
 def predictions_table(rows:list # video records from `infer` (results.jsonl)
                      )->pd.DataFrame:
     "One row per video: status, reason, labels, severity rank, evidence and the 17 scores (empty for failed videos)."
@@ -346,6 +315,7 @@ def predictions_table(rows:list # video records from `infer` (results.jsonl)
                          where=_where(r['evidence']), **dict(zip(CLASSES, s))))
     return pd.DataFrame(recs, columns=['video', 'status', 'reason', 'labels', 'severity', 'where', *CLASSES])
 
+# %% ../nbs/13a_infer.ipynb #92d8ee91
 def write_outputs(out, # the output folder
                   rows:list, # video records, in the order of the videos
                   pred:Predictor|None=None # the predictor (for the report's header)
@@ -380,12 +350,31 @@ def outlined_thumb(path, # the thumbnail JPEG (a grid of the video's frames)
             if p in pos: d.rectangle([(j % c)*w + n, (j//c)*h + n, (j % c + 1)*w - 1 - n, (j//c + 1)*h - 1 - n], outline=_COLOURS[n % 5], width=2)
     buf = io.BytesIO(); im.save(buf, 'JPEG', quality=80); return buf.getvalue()
 
+# %% ../nbs/13a_infer.ipynb #ba339626
 def _order(r:dict)->tuple:
     "Sort key: readable first, most severe label, then the highest defect score."
     if r['scores'] is None: return (2, 0, 0.)
     labs = r['labels'] or []
     return (0 if any(l != 'ZC' for l in labs) or r['labels'] is None else 1, severity(labs), -max(r['scores'][1:]))
 
+# %% ../nbs/13a_infer.ipynb #e8f79bd9
+def _triage_row(i:int, r:dict, thumb:bytes|None)->str:
+    "The page's table row of record `r` at rank `i`: picture, video, labels with scores, where each label is seen."
+    e = html.escape
+    img = f'<img alt="{e(r["video"])}" src="data:image/jpeg;base64,{base64.b64encode(thumb).decode()}">' if thumb else ''
+    if r['scores'] is None: labs = f'<span class="fail">failed: {e(r["reason"])}</span>'
+    else:
+        s = dict(zip(CLASSES, r['scores']))
+        show = r['labels'] if r['labels'] is not None else sorted(CLASSES[1:], key=lambda c: -s[c])[:3]
+        labs = ' '.join(f'<span class="lab" style="border-color:{_COLOURS[n % 5]}" title="{e(NAMES[c])}">{e(c)} {s[c]:.2f}</span>'
+                        for n, c in enumerate(show))
+        if r['labels'] is None: labs = 'top scores (no thresholds): ' + labs
+    where = '<br>'.join(f'<b style="color:{_COLOURS[n % 5]}">{e(c)}</b> ' + ', '.join(f"{e(f['time'])} <small>#{f['frame']}</small>" for f in fs)
+                        for n, (c, fs) in enumerate(r['evidence'].items()))
+    note = f'<br><small>{e(r["reason"])}</small>' if r['reason'] and r['scores'] is not None else ''
+    return f'<tr><td>{i + 1}</td><td>{img}</td><td class="v">{e(r["video"])}{note}</td><td>{labs}</td><td>{where}</td></tr>'
+
+# %% ../nbs/13a_infer.ipynb #0e6f7e6d
 def triage_html(rows:list, # video records from `infer`
                 thumbs=None, # folder of thumbnails (<video>.jpg); None: no pictures
                 title:str='Triage', # page title
@@ -398,22 +387,9 @@ def triage_html(rows:list, # video records from `infer`
     nf, nd = sum(r['scores'] is None for r in rows), sum(bool(r['labels']) and r['labels'] != ['ZC'] for r in rows)
     trs = []
     for i, r in enumerate(rows):
-        img = ''
         tp = Path(thumbs)/f"{r['video']}.jpg" if thumbs is not None else None
-        if tp is not None and i < max_thumbs and tp.exists() and r['grid']:
-            b = outlined_thumb(tp, tuple(r['grid']), len(r['indices']), r['evidence'])
-            img = f'<img alt="{e(r["video"])}" src="data:image/jpeg;base64,{base64.b64encode(b).decode()}">'
-        if r['scores'] is None: labs = f'<span class="fail">failed: {e(r["reason"])}</span>'
-        else:
-            s = dict(zip(CLASSES, r['scores']))
-            show = r['labels'] if r['labels'] is not None else sorted(CLASSES[1:], key=lambda c: -s[c])[:3]
-            labs = ' '.join(f'<span class="lab" style="border-color:{_COLOURS[n % 5]}" title="{e(NAMES[c])}">{e(c)} {s[c]:.2f}</span>'
-                            for n, c in enumerate(show))
-            if r['labels'] is None: labs = 'top scores (no thresholds): ' + labs
-        where = '<br>'.join(f'<b style="color:{_COLOURS[n % 5]}">{e(c)}</b> ' + ', '.join(f"{e(f['time'])} <small>#{f['frame']}</small>" for f in fs)
-                            for n, (c, fs) in enumerate(r['evidence'].items()))
-        note = f'<br><small>{e(r["reason"])}</small>' if r['reason'] and r['scores'] is not None else ''
-        trs.append(f'<tr><td>{i + 1}</td><td>{img}</td><td class="v">{e(r["video"])}{note}</td><td>{labs}</td><td>{where}</td></tr>')
+        ok = tp is not None and i < max_thumbs and tp.exists() and r['grid']
+        trs.append(_triage_row(i, r, outlined_thumb(tp, tuple(r['grid']), len(r['indices']), r['evidence']) if ok else None))
     table = (f'<p>{len(rows)} videos: {nd} with a predicted defect, {nf} failed. Most severe first; outlined cells show '
              f'where each label is seen.</p><table class="triage"><thead><tr><th>#</th><th>frames</th><th>video</th>'
              f'<th>labels</th><th>where (mm:ss, frame)</th></tr></thead><tbody>{"".join(trs)}</tbody></table>')
@@ -425,10 +401,10 @@ def triage_html(rows:list, # video records from `infer`
             f'<body><h1>{e(title)}</h1>{table}</body></html>')
 
 # %% ../nbs/13a_infer.ipynb #ee7ff910
-@call_parse
+@script
 def infer_cli(videos:str, # folder of videos to triage
               out:str, # output folder: predictions.csv, evidence.json, submission.json, report.html
-              runs:Param('run folders of qvpipe_train (every fold checkpoint is used)', str, nargs='+')=None, # run folders of qvpipe_train
+              runs:Param(type=str, nargs='+'), # run folders of qvpipe_train (every fold checkpoint is used)
               blend:str=None, # blend.json written by qvpipe_ensemble: run weights, ZC rule, per-class thresholds
               k:int=None, # frames per video (default: what the runs recorded)
               workers:int=None, # decoding processes (default: all usable cores but one)
@@ -439,15 +415,13 @@ def infer_cli(videos:str, # folder of videos to triage
               force:bool=False # replace results of another model in OUT
              ):
     "Triage new videos with trained runs: scores, labels and where each defect is seen, in OUT (resumable)."
-    with cli_errors():
-        if not runs: raise QVError('give the trained runs with --runs RUN [RUN ...]')
-        t0 = time.time()
-        df = infer(videos, out, runs, blend=blend, k=k, workers=workers, bs=bs, device=device, tta_flip=flip,
-                   evidence=evidence, force=force, progress=True)
-        nf = int((df.status == 'failed').sum())
-        nd = int(df.labels.map(lambda s: bool(s) and s != 'ZC').sum())
-        print(f'{len(df)} videos in {time.time() - t0:.1f}s: {nd} with a predicted defect, {nf} failed' +
-              ('' if blend else ' (no --blend: scores only, no labels; qvpipe_ensemble --runs writes blend.json)'))
-        if blend and load_blend(blend)['thresholds'] is None: print(f'{blend} has no thresholds: scores only, no labels (qvpipe_ensemble --runs fits them)')
-        for f in ('predictions.csv', 'evidence.json', 'submission.json', 'report.html'): print(f'  {Path(out)/f}')
-        if nf: print(f'failed: ' + ', '.join(df.video[df.status == "failed"][:5]), file=sys.stderr)
+    t0 = time.time()
+    df = infer(videos, out, runs, blend=blend, k=k, workers=workers, bs=bs, device=device, tta_flip=flip,
+               evidence=evidence, force=force, progress=True)
+    nf = int((df.status == 'failed').sum())
+    nd = int(df.labels.map(lambda s: bool(s) and s != 'ZC').sum())
+    print(f'{len(df)} videos in {time.time() - t0:.1f}s: {nd} with a predicted defect, {nf} failed' +
+          ('' if blend else ' (no --blend: scores only, no labels; qvpipe_ensemble writes blend.json)'))
+    if blend and load_blend(blend)['thresholds'] is None: print(f'{blend} has no thresholds: scores only, no labels (qvpipe_ensemble fits them)')
+    for f in ('predictions.csv', 'evidence.json', 'submission.json', 'report.html'): print(f'  {Path(out)/f}')
+    if nf: print(f'failed: ' + ', '.join(df.video[df.status == "failed"][:5]), file=sys.stderr)
