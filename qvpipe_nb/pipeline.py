@@ -6,15 +6,147 @@
 from __future__ import annotations
 import json, sys, time
 from pathlib import Path
-from fastcore.script import call_parse, Param
+from fastcore.script import Param
 from .core import *
 
 # %% auto #0
 __all__ = ['run_demo', 'demo_cli']
 
-# %% ../nbs/14_pipeline.ipynb #54b8737e
-def _step(msg): print(f'\n== {msg}', flush=True)
+# %% ../nbs/14_pipeline.ipynb #ad949b00
+def _step(msg:str # the step's heading
+         ):
+    "Print a step heading (flushed at once, so a log shows where the run is)."
+    print(f'\n== {msg}', flush=True)
 
+# %% ../nbs/14_pipeline.ipynb #a00ba994
+def _laps()->tuple[dict, callable]:
+    "A dict of step times and `lap(name)`, which records the seconds since the previous lap under `name`."
+    t0, times = time.time(), {}
+    def lap(k): times[k] = round(time.time() - t0 - sum(times.values()), 1)
+    return times, lap
+
+# %% ../nbs/14_pipeline.ipynb #e62b0a03
+def _demo_config(config, # a recipe name or YAML config file
+                 root:Path, # the demo's data folder: the config's data paths are set to it
+                 epochs:int|None, # override the config's epochs
+                 folds:list|None # train only these folds
+                ):
+    "The training config of the demo, checked now: a bad config fails before the data steps, not after them."
+    from qvpipe_nb.train import load_config
+    return load_config(config, folds_csv=str(root/'folds.csv'), images=str(root/'superimages'),
+                       **({} if epochs is None else dict(epochs=epochs)), **({} if folds is None else dict(folds=list(folds))))
+
+# %% ../nbs/14_pipeline.ipynb #9a426886
+def _synth_step(root:Path, # the demo's data folder
+                n_train:int, # training videos
+                n_test:int, # held-out test videos (two of them broken)
+                size:tuple, # frame size (W, H)
+                frames:int, # frames per video
+                seed:int, # seed of the training set (the test set gets seed + 1000)
+                workers:int|None # processes
+               ):
+    "Render the synthetic training and test sets."
+    from qvpipe_nb.synth import make_synth
+    _step(f'[synth] {n_train} training + {n_test} test videos, {size[0]}x{size[1]}, {frames} frames -> {root}')
+    make_synth(root/'train', n=n_train, seed=seed, size=size, n_frames=frames, workers=workers)
+    make_synth(root/'test', n=n_test, seed=seed + 1000, size=size, n_frames=frames, bad=2, workers=workers)
+
+# %% ../nbs/14_pipeline.ipynb #329b07a4
+def _extract_step(root:Path, # the demo's data folder
+                  workers:int|None # processes
+                 ):
+    "Step 1: 9 frames per training video."
+    from qvpipe_nb.frames import extract_all
+    _step(f'[1 extract] 9 frames per video -> {root/"frames"}')
+    extract_all(root/'train'/'videos', root/'frames', k=9, workers=workers)
+
+# %% ../nbs/14_pipeline.ipynb #5ffc1aed
+def _split_step(root:Path # the demo's data folder
+               )->dict:
+    "Step 2: 5 group-aware stratified folds, printed; returns the training labels."
+    from qvpipe_nb.splits import make_folds, save_folds, fold_table
+    _step(f'[2 split] 5 group-aware stratified folds -> {root/"folds.csv"}')
+    labels = load_labels(root/'train'/'labels.json')
+    df = make_folds(labels, n_folds=5, seed=42); save_folds(df, root/'folds.csv')
+    print(fold_table(df).to_string(max_cols=20))
+    return labels
+
+# %% ../nbs/14_pipeline.ipynb #33968eb9
+def _superimage_step(root:Path, # the demo's data folder
+                     size:tuple, # tile size (W, H)
+                     workers:int|None # processes
+                    ):
+    "Step 3: 3x3 super-images of the frames."
+    from qvpipe_nb.superimage import build_superimages
+    _step(f'[3 super-images] 3x3 grids of {size[0]}x{size[1]} tiles -> {root/"superimages"}')
+    build_superimages(root/'frames', root/'superimages', grid=(3, 3), tile=size, workers=workers)
+
+# %% ../nbs/14_pipeline.ipynb #33da7c6b
+def _train_step(cfg # the demo's training config
+               )->Path:
+    "Step 4: train the config's folds; returns the run folder."
+    from qvpipe_nb.train import train
+    _step(f'[4 train] {cfg.arch} ({"pretrained" if cfg.pretrained else "from scratch"}), {cfg.epochs} epochs per fold -> {cfg.runs}/{cfg.name}')
+    train(cfg)
+    return Path(cfg.runs)/cfg.name
+
+# %% ../nbs/14_pipeline.ipynb #a86a5fa7
+def _predict_step(root:Path, # the demo's data folder
+                  run:Path, # the trained run
+                  workers:int|None # processes
+                 )->Path:
+    "Step 5a: every fold checkpoint on the held-out test videos; returns the run's prediction CSV."
+    from qvpipe_nb.inference import predict
+    _step(f'[5 predict] every fold checkpoint on the held-out test videos (flip TTA) -> {root/"pred"}')
+    return predict(root/'test'/'videos', root/'pred', [run], k=9, workers=workers)[run.name]
+
+# %% ../nbs/14_pipeline.ipynb #84c9bf6d
+def _ensemble_step(root:Path, # the demo's data folder
+                   run:Path, # the trained run
+                   csv:Path, # its predictions on the test videos
+                   report:Path # where the report goes
+                  )->tuple[dict, dict]:
+    "Step 5b: fold mean, ZC rule tuned on OOF, the submission, its official mAP and the report; returns the report's metrics and what was fitted (with the test mAP)."
+    from qvpipe_nb.ensemble import ensemble, make_submission
+    from qvpipe_nb.metrics import evaluate, read_preds, run_oof, run_labels
+    from qvpipe_nb.report import write_report
+    from qvpipe_nb.callback.track import log_run      # the blend beside the tracked folds (nothing when tracking is off)
+    _step('[5 ensemble] mean over folds, ZC rule tuned on out-of-fold predictions, official submission')
+    P, O, ol = {run.name: read_preds(csv)}, {run.name: run_oof(run)}, run_labels(run)
+    ens, info = ensemble(P, O, ol)
+    test_labels = load_labels(root/'test'/'labels.json')
+    make_submission(ens, root/'submission.json', list(test_labels))
+    test_map, per_class = evaluate(root/'test'/'labels.json', root/'submission.json')   # the official scorer on the file written
+    info.update(test_map=float(test_map), test_per_class_ap={c: float(a) for c, a in zip(CLASSES, per_class)})
+    m = write_report(report, O, ol, info['weights'], info['zc'], P, test_labels, info['thresholds'], title='qvpipe_nb demo')
+    log_run('ensemble', 'demo submission', [run], params=dict(weights=info['weights'], zc_t=info['zc'].get('t')),
+            metrics=dict(oof_map=info.get('oof_map'), test_map=info['test_map']), artifacts=[root/'submission.json', report/'report.md'])
+    return m, info
+
+# %% ../nbs/14_pipeline.ipynb #6cf438c2
+def _submission_scores(sub, # a submission JSON
+                       labels:dict # the official labels of its videos
+                      )->tuple:
+    "The submission's (n, 17) scores and the (n, 17) labels, in label-file order."
+    from qvpipe_nb.metrics import load_predictions
+    import numpy as np
+    p = load_predictions(sub, list(labels))
+    return np.array([p[k] for k in labels]), labels2matrix(labels, list(labels))
+
+# %% ../nbs/14_pipeline.ipynb #8f5cdf2e
+def _print_done(root:Path, # the demo's data folder
+                report:Path, # the report folder
+                res:dict # the demo's metrics
+               ):
+    "The closing lines: per-class AP of the submission, where the files are, the time and the held-out test mAP."
+    from qvpipe_nb.metrics import ap_table
+    _step('done')
+    print(ap_table(*_submission_scores(root/'submission.json', load_labels(root/'test'/'labels.json'))).to_string(index=False))
+    print(f'\nsubmission: {root/"submission.json"}\nreport:     {report/"report.md"} (and report.html)\n'
+          f'metrics:    {report/"metrics.json"}\ntime:       {res["total_seconds"]:.0f} s ' + str(res['seconds']))
+    print(f'held-out test mAP (official metric): {res["test_map"]*100:.3f}')
+
+# %% ../nbs/14_pipeline.ipynb #700916e8
 def run_demo(root='data/demo', # where the synthetic data and intermediate outputs go
              config='demo', # a recipe name or YAML config file (its data paths are set to `root`)
              report='reports/demo', # where the report and metrics.json go
@@ -28,72 +160,25 @@ def run_demo(root='data/demo', # where the synthetic data and intermediate outpu
              folds:list|None=None, # train only these folds (quick checks); None: all five
             )->dict:
     "Run steps 1→5 on synthetic data; returns the demo metrics (also written to `report`/metrics.json)."
-    from qvpipe_nb.synth import make_synth
-    from qvpipe_nb.frames import extract_all
-    from qvpipe_nb.splits import make_folds, save_folds, fold_table
-    from qvpipe_nb.superimage import build_superimages
-    from qvpipe_nb.train import load_config, train
-    from qvpipe_nb.inference import predict
-    from qvpipe_nb.ensemble import ensemble, make_submission, run_oof, run_labels, write_report, read_preds
-    from qvpipe_nb.metrics import evaluate, ap_table
     t0, root, report = time.time(), Path(root), Path(report)
-    W, H = map(int, size.lower().split('x'))
-    cfg = load_config(config, folds_csv=str(root/'folds.csv'), images=str(root/'superimages'),   # a bad config fails now,
-                      **({} if epochs is None else dict(epochs=epochs)), **({} if folds is None else dict(folds=list(folds))))  # not after the data steps
-    times = {}
-    def lap(k): times[k] = round(time.time() - t0 - sum(times.values()), 1)
-
-    _step(f'[synth] {n_train} training + {n_test} test videos, {W}x{H}, {frames} frames -> {root}')
-    make_synth(root/'train', n=n_train, seed=seed, size=(W, H), n_frames=frames, workers=workers)
-    make_synth(root/'test', n=n_test, seed=seed + 1000, size=(W, H), n_frames=frames, bad=2, workers=workers)
-    lap('synth')
-    _step(f'[1 extract] 9 frames per video -> {root/"frames"}')
-    extract_all(root/'train'/'videos', root/'frames', k=9, workers=workers)
-    lap('extract')
-    _step(f'[2 split] 5 group-aware stratified folds -> {root/"folds.csv"}')
-    labels = load_labels(root/'train'/'labels.json')
-    df = make_folds(labels, n_folds=5, seed=42); save_folds(df, root/'folds.csv')
-    print(fold_table(df).to_string(max_cols=20))
-    lap('split')
-    _step(f'[3 super-images] 3x3 grids of {W}x{H} tiles -> {root/"superimages"}')
-    build_superimages(root/'frames', root/'superimages', grid=(3, 3), tile=(W, H), workers=workers)
-    lap('superimages')
-    _step(f'[4 train] {cfg.arch} ({"pretrained" if cfg.pretrained else "from scratch"}), {cfg.epochs} epochs per fold -> {cfg.runs}/{cfg.name}')
-    run = Path(cfg.runs)/cfg.name
-    train(cfg)
-    lap('train')
-    _step(f'[5 predict] every fold checkpoint on the {n_test} held-out test videos (flip TTA) -> {root/"pred"}')
-    csvs = predict(root/'test'/'videos', root/'pred', [run], k=9, workers=workers)
-    _step('[5 ensemble] mean over folds, ZC rule tuned on out-of-fold predictions, official submission')
-    P, O, ol = {cfg.name: read_preds(csvs[run.name])}, {cfg.name: run_oof(run)}, run_labels(run)
-    ens, info = ensemble(P, O, ol)
-    test_labels = load_labels(root/'test'/'labels.json')
-    sub = make_submission(ens, root/'submission.json', list(test_labels))
-    test_map, per_class = evaluate(root/'test'/'labels.json', root/'submission.json')
-    m = write_report(report, O, ol, info['weights'], info['zc'], P, test_labels, info['thresholds'], title='qvpipe_nb demo')
-    from qvpipe_nb.callback.track import log_run      # the blend beside the tracked folds (nothing when tracking is off)
-    log_run('ensemble', 'demo submission', [run], params=dict(weights=info['weights'], zc_t=info['zc'].get('t')),
-            metrics=dict(oof_map=info.get('oof_map'), test_map=float(test_map)), artifacts=[root/'submission.json', report/'report.md'])
-    lap('predict+ensemble')
-    res = dict(test_map=float(test_map), per_class_ap={c: float(a) for c, a in zip(CLASSES, per_class)},
-               oof_map=float(info.get('oof_map', float('nan'))), zc_rule=info['zc'].get('t'), n_train=len(labels),
-               n_test=len(test_labels), config=str(config), seconds=times, total_seconds=round(time.time() - t0, 1))
+    wh = tuple(map(int, size.lower().split('x')))
+    cfg = _demo_config(config, root, epochs, folds)
+    times, lap = _laps()
+    _synth_step(root, n_train, n_test, wh, frames, seed, workers); lap('synth')
+    _extract_step(root, workers); lap('extract')
+    labels = _split_step(root); lap('split')
+    _superimage_step(root, wh, workers); lap('superimages')
+    run = _train_step(cfg); lap('train')
+    m, info = _ensemble_step(root, run, _predict_step(root, run, workers), report); lap('predict+ensemble')
+    res = dict(test_map=info['test_map'], per_class_ap=info['test_per_class_ap'], oof_map=float(info.get('oof_map', float('nan'))),
+               zc_rule=info['zc'].get('t'), n_train=len(labels), n_test=m['n_videos'], config=str(config), seconds=times,
+               total_seconds=round(time.time() - t0, 1))
     with atomic_write(report/'metrics.json') as f: json.dump({**m, **res}, f, indent=1)
-    _step('done')
-    print(ap_table(*_scores(root/'submission.json', test_labels)).to_string(index=False))
-    print(f'\nsubmission: {root/"submission.json"}\nreport:     {report/"report.md"} (and report.html)\n'
-          f'metrics:    {report/"metrics.json"}\ntime:       {res["total_seconds"]:.0f} s ' + str(times))
-    print(f'held-out test mAP (official metric): {test_map*100:.3f}')
+    _print_done(root, report, res)
     return res
 
-def _scores(sub, labels):
-    from qvpipe_nb.metrics import load_predictions
-    import numpy as np
-    p = load_predictions(sub, list(labels))
-    return np.array([p[k] for k in labels]), labels2matrix(labels, list(labels))
-
 # %% ../nbs/14_pipeline.ipynb #f6cfb715
-@call_parse
+@script
 def demo_cli(root:str='data/demo', # where the synthetic data and intermediate outputs go
              config:str='demo', # a recipe name (`qvpipe_recipes` lists them) or a YAML config file
              report:str='reports/demo', # where the report and metrics.json go
@@ -104,9 +189,8 @@ def demo_cli(root:str='data/demo', # where the synthetic data and intermediate o
              seed:int=0, # seed of the synthetic data
              workers:int=None, # processes for the data steps
              epochs:int=None, # override the config's epochs
-             folds:Param('train only these folds (quick checks); default: all five', int, nargs='+')=None, # train only these folds
+             folds:Param(type=int, nargs='+')=None, # train only these folds (quick checks); default: all five
             ):
     "The whole pipeline 1→5 on synthetic data, under the current folder: prints the held-out test mAP and where the report is."
-    with cli_errors():
-        run_demo(root, config, report, n_train=n_train, n_test=n_test, size=size, frames=frames, seed=seed, workers=workers,
-                 epochs=epochs, folds=folds)
+    run_demo(root, config, report, n_train=n_train, n_test=n_test, size=size, frames=frames, seed=seed, workers=workers,
+             epochs=epochs, folds=folds)

@@ -13,8 +13,8 @@ def main():
     ap.add_argument('--out', default='nbs/images/demo_predictions.jpg')
     ap.add_argument('--n', type=int, default=6)
     a = ap.parse_args()
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure                  # the object API: no pyplot, no global backend switch
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
     from qvpipe_nb.core import CLASSES, load_labels
     from qvpipe_nb.metrics import load_predictions
@@ -30,7 +30,8 @@ def main():
         pick.append(next(v for v in vids if len(labels[v]) == k and v not in pick))
     pick = pick[:a.n]
     cols = 3; rows = (len(pick) + cols - 1)//cols
-    fig, axs = plt.subplots(rows, cols, figsize=(cols*2.45, rows*2.35), dpi=100)
+    fig = Figure(figsize=(cols*2.45, rows*2.35), dpi=100); FigureCanvasAgg(fig)
+    axs = fig.subplots(rows, cols, squeeze=False)
     for ax, v in zip(axs.flat, pick):
         ax.imshow(Image.open(si/f'{Path(v).stem}.jpg')); ax.set_axis_off()
         true = {CLASSES[i] for i in labels[v]}
