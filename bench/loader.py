@@ -12,9 +12,11 @@ the two overlap but share the CPU cores. Images are 3x3 grids of 224-px tiles (6
 `qvpipe_superimages --tile 224` writes) of a textured synthetic pattern; the size defaults to the demo config's 240.
 
 Then, at the recipes' real sizes (672- and 1344-px super-images, 720p frames, with and without tile shuffle), it runs
-today's loader (tile shuffle on per-cell PIL crops, a squash resize even to the same size) and this one side by side,
-in one process on one core, and prints the ratio; and an ESTIMATE (shown as such) of the img/s each recipe's GPU
-could consume.
+today's loader (PIL decode with `draft`, tile shuffle on per-cell PIL crops, a squash resize even to the same size,
+PIL image to tensor per item) and this one (libjpeg-turbo decode into arrays, tile shuffle and one OpenCV resize on
+the arrays, a channels-last uint8 batch stacked in one copy) side by side, in one process on one core, and prints
+the ratio; then an ESTIMATE (shown as such) of the img/s each recipe's GPU could consume, and the loader cores
+that would take at the measured rate.
 
     python bench/loader.py [--size 240] [--bs 16] [--n 96] [--workers 0 1 2] [--tile-shuffle] [--real] [--real-n 16]
 """
@@ -100,9 +102,9 @@ def today_dls(items, size, bs, tile_shuffle):
     return db.dataloaders(items, bs=bs, num_workers=0, device='cpu')
 
 
-def per_core(make, epochs=2):
+def per_core(make, epochs=2, min_s=0.5):
     """Images/s of the CPU side of the training loader `make()`, in one process on one core (torch and OpenCV
-    single-threaded), whole epochs: decode, item transforms, collation. The batch transforms (uint8 -> float, normalise)
+    single-threaded), whole epochs (at least `epochs`, and at least `min_s` seconds): decode, item transforms, collation. The batch transforms (uint8 -> float, normalise)
     are left out: in training they run on the GPU, after the batch is moved there."""
     import torch, cv2
     from fastai.data.core import Pipeline
@@ -110,30 +112,33 @@ def per_core(make, epochs=2):
     dl = make().train
     dl.after_batch = Pipeline([])
     dl.one_batch()
-    n, t0 = 0, time.perf_counter()
-    for _ in range(epochs):
+    n, e, t0 = 0, 0, time.perf_counter()
+    while e < epochs or time.perf_counter() - t0 < min_s:
         for x, y in dl: n += len(x)
+        e += 1
     return n / (time.perf_counter() - t0)
 
 
-REAL = [  # case, image (height, width), model input, tile shuffle
-    ('1344-px super-images, tile shuffle', (1344, 1344), 1344, True),
-    ('1344-px super-images', (1344, 1344), 1344, False),
-    ('672-px super-images, tile shuffle', (672, 672), 672, True),
-    ('448 px from 672-px super-images', (672, 672), 448, False),
-    ('448 px from 672, tile shuffle', (672, 672), 448, True),
-    ('224 px frames from 720p', (720, 1280), 224, False),
+REAL = [  # case, image (height, width), model input, tile shuffle, recipe it stands for
+    ('1344-px super-images at 1344, tile shuffle', (1344, 1344), 1344, True, 'convnext_b_superimage_asl'),
+    ('1344-px super-images at 1344', (1344, 1344), 1344, False, None),
+    ('672-px super-images at 672, tile shuffle', (672, 672), 672, True, None),
+    ('672-px super-images at 672', (672, 672), 672, False, None),
+    ('448 px from 672-px super-images, tile shuffle', (672, 672), 448, True, None),
+    ('448 px from 672-px super-images', (672, 672), 448, False, 'tresnet_mldecoder'),
+    ('576 px from 672-px super-images', (672, 672), 576, False, 'nfnet_f3_cbfocal'),
+    ('224 px from 720p frames', (720, 1280), 224, False, 'resnet18_framewise'),   # frames have no grid: no tile shuffle
 ]
 
 
 def real_sizes(n, bs, rounds=3):
-    "Today's loader and this one side by side at the recipes' real sizes, images/s per core."
+    "Today's loader and this one side by side at the recipes' real sizes, images/s per core; {recipe: this loader's img/s}."
     from qvpipe_nb.data import superimage_dls
-    print(f"\n{'case':<38} {'today':>8} {'now':>8} {'ratio':>6}   (img/s per core, CPU side; {n} images, bs {bs}, 2 epochs, best of {rounds})")
-    out = []
+    print(f"\n{'case':<46} {'today':>8} {'now':>8} {'ratio':>6}   (img/s per core, CPU side; {n} images, bs {bs}, >= 2 epochs and 0.5 s, best of {rounds})")
+    out = {}
     with tempfile.TemporaryDirectory() as d:
         made = {}
-        for case, (h, w), size, ts in REAL:
+        for case, (h, w), size, ts, recipe in REAL:
             if (h, w) not in made:
                 f = Path(d)/f'{h}x{w}'; f.mkdir(); made[(h, w)] = make_images(f, n, side=h, width=w)
             items = made[(h, w)]
@@ -141,8 +146,8 @@ def real_sizes(n, bs, rounds=3):
             for _ in range(rounds):   # alternated, best of `rounds`: other work on the machine slows either side at random
                 old = max(old, per_core(lambda: today_dls(items, size, bs, ts)))
                 new = max(new, per_core(lambda: superimage_dls(items, valid_fold=None, size=size, bs=bs, tile_shuffle=ts, device='cpu')))
-            print(f'{case:<38} {old:8.1f} {new:8.1f} {new/old:6.2f}x', flush=True)
-            out.append(dict(case=case, today=old, now=new))
+            print(f'{case:<46} {old:8.1f} {new:8.1f} {new/old:6.2f}x', flush=True)
+            if recipe: out[recipe] = new
     return out
 
 
@@ -151,8 +156,9 @@ GPU_RATES = {  # recipe: (arch, input, bs) -- what the GPU could consume, ESTIMA
     'nfnet_f3_cbfocal': ('dm_nfnet_f3', 576), 'resnet18_framewise': ('resnet18', 224)}
 
 
-def gpu_estimate(tflops=400, util=0.35):
-    "ESTIMATE of training img/s on one H100/H200-class GPU: forward GMACs counted on the meta device, x2 FLOPs a MAC, x3 for fwd+bwd, at `util` of `tflops` bf16."
+def gpu_estimate(loader=None, tflops=400, util=0.35):
+    """ESTIMATE of training img/s on one H100/H200-class GPU: forward GMACs counted on the meta device, x2 FLOPs a MAC,
+    x3 for fwd+bwd, at `util` of `tflops` bf16; with `loader` ({recipe: img/s per core}), the loader cores that rate needs."""
     import torch, timm
     from torch.utils.flop_counter import FlopCounterMode
     print(f'\nGPU consumption per recipe (an ESTIMATE, not a measurement: {tflops} dense bf16 TFLOP/s at {util:.0%} utilisation; '
@@ -163,21 +169,22 @@ def gpu_estimate(tflops=400, util=0.35):
         with FlopCounterMode(display=False) as fc: m(x)
         gf = fc.get_total_flops() / 1e9               # FLOPs (FlopCounterMode counts 2 per MAC)
         rate = tflops * 1e12 * util / (3 * gf * 1e9)
-        print(f'  {name:<28} {arch} at {side}px: {gf/2:6.1f} GMACs = {gf:6.1f} GFLOPs forward; ~{rate:6.0f} img/s to keep the GPU busy')
+        cores = f'; ~{rate/loader[name]:4.1f} loader cores at the rate measured above' if loader and name in loader else ''
+        print(f'  {name:<28} {arch} at {side}px: {gf/2:6.1f} GMACs = {gf:6.1f} GFLOPs forward; ~{rate:6.0f} img/s to keep the GPU busy{cores}')
 
 
 def decode_ms(items, size):
     "Milliseconds per image to open + squash-resize to `size`: full decode vs `LoadImage`'s reduced-scale JPEG decode."
-    from qvpipe_nb.data import LoadImage
-    res = {}
+    from qvpipe_nb.data import LoadImage, ResizeIfNeeded
+    res, resize = {}, ResizeIfNeeded(size)
     for name, load in [('full', LoadImage()), ('draft', LoadImage(size))]:
         t0 = time.perf_counter()
-        for p in items.image: load(p).resize((size, size), Image.BILINEAR)
+        for p in items.image: resize(load(p))
         res[name] = 1000 * (time.perf_counter() - t0) / len(items)
     return res
 
 
-def train_rate(size, bs, min_steps=3, min_s=4.0):
+def train_rate(size, bs, min_steps=2, min_s=3.0):
     "Images/s of resnet10t forward + backward + AdamW step on CPU (one untimed step, then >= min_steps and >= min_s)."
     import torch, timm
     m = timm.create_model('resnet10t', pretrained=False, num_classes=17)
@@ -203,7 +210,7 @@ def main():
     ap.add_argument('--real-n', type=int, default=16, help='images per real-size case')
     a = ap.parse_args()
     if a.real:
-        real_sizes(a.real_n, 4); gpu_estimate(); return
+        gpu_estimate(real_sizes(a.real_n, 4)); return
     import torch
     t_start = time.perf_counter()
     print(f'CPU: {os.cpu_count()} logical cores ({len(os.sched_getaffinity(0))} usable), torch threads {torch.get_num_threads()}')
@@ -223,7 +230,7 @@ def main():
             serial = 1 / (1/lr + 1/tr) if w == 0 else min(lr, tr)
             print(f'{w:>7} {lr:13.1f} {lr/tr:13.2f} {serial:13.1f}' + ('   (load then train, one process)' if w == 0
                                                                        else '   (upper bound: overlapped, cores shared)'))
-    real_sizes(a.real_n, 4); gpu_estimate()
+    gpu_estimate(real_sizes(a.real_n, 4))
     print(f'\nbench took {time.perf_counter()-t_start:.0f}s')
 
 
