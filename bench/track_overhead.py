@@ -44,8 +44,9 @@ def toy_set(d:Path, n:int):
 
 def one_time_costs(d:Path):
     "Seconds of `import mlflow` (a fresh interpreter) and of creating a new SQLite store."
-    code = ('import time; t = time.time(); import mlflow; t1 = time.time(); from qvpipe_nb.callback.track import _client; '
-            f'_client("sqlite:///{d}/fresh/mlflow.db"); print(t1 - t, time.time() - t1)')
+    (d/'fresh').mkdir(exist_ok=True)
+    code = ('import time; t = time.time(); import mlflow; t1 = time.time(); '
+            f'mlflow.MlflowClient("sqlite:///{d}/fresh/mlflow.db").search_experiments(max_results=1); print(t1 - t, time.time() - t1)')
     out = subprocess.run([sys.executable, '-W', 'ignore', '-c', code], capture_output=True, text=True, cwd=ROOT).stdout.split()
     return float(out[0]), float(out[1])
 
@@ -83,8 +84,11 @@ def main():
                        epochs=a.epochs, track=None)
     items = fold_items(base)
     # warm the tracked path once (imports, the store's tables): a training process pays this once, timed above
-    from qvpipe_nb.callback.track import _client, default_tracking_uri
-    _client(default_tracking_uri(base.runs))
+    from mlflow import MlflowClient
+    from qvpipe_nb.callback.track import default_tracking_uri
+    uri = default_tracking_uri(base.runs)
+    if uri.startswith('sqlite:///'): Path(uri[len('sqlite:///'):]).parent.mkdir(parents=True, exist_ok=True)
+    MlflowClient(uri).search_experiments(max_results=1)   # creates the store's tables
     times = {'off': [], 'on': []}
     for r in range(a.rounds + 1):
         for k in ('off', 'on'):

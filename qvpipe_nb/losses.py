@@ -12,7 +12,7 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['AsymmetricLoss', 'cb_weights', 'CBFocalLoss']
 
-# %% ../nbs/06_losses.ipynb #8165fbbf
+# %% ../nbs/06_losses.ipynb #a4ab47f7
 _REDUCTIONS = ('mean', 'sum', 'none')
 
 def _reduce(loss:torch.Tensor, reduction:str)->torch.Tensor:
@@ -21,13 +21,17 @@ def _reduce(loss:torch.Tensor, reduction:str)->torch.Tensor:
     if reduction == 'sum': return loss.sum()
     return loss
 
+# %% ../nbs/06_losses.ipynb #ee951b82
 def _check_reduction(reduction:str):
+    "Raise naming the valid reductions unless `reduction` is one."
     if reduction not in _REDUCTIONS: raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(_REDUCTIONS)}")
 
+# %% ../nbs/06_losses.ipynb #5acdd4bd
 def _up(t:torch.Tensor)->torch.Tensor:
     "`t` in float32, or float64 if it already is (low precision never survives)."
     return t.to(torch.promote_types(t.dtype, torch.float32)) if t.is_floating_point() else t.float()
 
+# %% ../nbs/06_losses.ipynb #5391f2aa
 class _MultiLabelLoss(nn.Module):
     "Shared fastai interface: sigmoid `activation`, thresholded `decodes`, float32 `forward` under autocast."
     def activation(self, x:torch.Tensor)->torch.Tensor: return torch.sigmoid(x)

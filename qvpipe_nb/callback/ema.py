@@ -49,17 +49,20 @@ def ema_update_(ema:nn.Module, # the averaged copy, updated in place
     else:
         for e, m in zip(fe, fm): e.lerp_(m.to(e), 1. - decay)
 
-# %% ../../nbs/07_callback.ema.ipynb #052dba5b
+# %% ../../nbs/07_callback.ema.ipynb #cc1f3d62
 @torch.no_grad()
 def _swap_(a:nn.Module, b:nn.Module):
     "Exchange the values of every tensor of the `state_dict`s of `a` and `b`, in place."
     for x, y in zip(a.state_dict().values(), b.state_dict().values()):
         t = x.clone(); x.copy_(y); y.copy_(t)
 
+# %% ../../nbs/07_callback.ema.ipynb #51a46e68
 def _compatible(a:nn.Module, b:nn.Module)->bool:
+    "Whether `a` and `b` have the same `state_dict` keys with the same shapes (one can hold the other's weights)."
     sa, sb = a.state_dict(), b.state_dict()
     return list(sa) == list(sb) and all(x.shape == y.shape for x, y in zip(sa.values(), sb.values()))
 
+# %% ../../nbs/07_callback.ema.ipynb #861e7a85
 class EMACallback(Callback):
     "Exponential moving average of all weights and buffers, updated after each real optimizer step (timm `ModelEmaV3` rules)."
     order,run_valid = MixedPrecision.order+1,True
@@ -120,7 +123,7 @@ class EMACallback(Callback):
                 get_model(self.learn.model).load_state_dict(self.learn.ema_model.state_dict())
         self._ready = False
 
-# %% ../../nbs/07_callback.ema.ipynb #970b8d25
+# %% ../../nbs/07_callback.ema.ipynb #e3c309be
 def save_ema(learn:Learner, # a learner trained with `EMACallback`
              file:str|Path # destination (a `.pth` file; written atomically)
             )->Path:
@@ -134,6 +137,7 @@ def save_ema(learn:Learner, # a learner trained with `EMACallback`
         if tmp.exists(): tmp.unlink()
     return file
 
+# %% ../../nbs/07_callback.ema.ipynb #57d8af89
 def load_ema(learn:Learner, # the learner to resume
              file:str|Path, # a file written by `save_ema` (or any state dict of this model)
              steps:int|None=None # real optimizer steps behind these weights (None: treat as warmed up)
@@ -149,6 +153,7 @@ def load_ema(learn:Learner, # the learner to resume
     learn.ema_steps = int(steps) if steps is not None else 10**9
     return learn
 
+# %% ../../nbs/07_callback.ema.ipynb #2e1787b4
 @contextmanager
 def ema_weights(learn:Learner # a learner with `learn.ema_model`
                ):

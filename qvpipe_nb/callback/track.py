@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib, json, logging, os, subprocess, sys, threading, time, urllib.error, urllib.request, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from fastcore.basics import patch
 import numpy as np, pandas as pd
 from fastai.callback.core import Callback
 from fastai.learner import Recorder
@@ -61,7 +62,7 @@ def config_key(config:dict # the settings that define a run
     "A short hash of `config`: runs with the same key have the same settings."
     return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
-# %% ../../nbs/07a_callback.track.ipynb #4ff33118
+# %% ../../nbs/07a_callback.track.ipynb #8ea74971
 _WARNED, _CLIENTS, _LOCK = set(), {}, threading.Lock()
 
 def _warn(key, msg):
@@ -69,11 +70,14 @@ def _warn(key, msg):
     if key in _WARNED: return
     _WARNED.add(key); warnings.warn(msg, TrackingWarning, stacklevel=3)
 
+# %% ../../nbs/07a_callback.track.ipynb #a87d3d39
 def _client(uri:str):
     "An `MlflowClient` for `uri` (cached), after checking that the store can be reached or created."
     with _LOCK: return _CLIENTS[uri] if uri in _CLIENTS else _new_client(uri)
 
+# %% ../../nbs/07a_callback.track.ipynb #229cd1be
 def _new_client(uri:str):
+    "A new `MlflowClient` for `uri`: a server must answer, a SQLite store is created (or migrated) now."
     if uri.startswith(('http://', 'https://')):
         os.environ.setdefault('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '1')  # a server that goes away stalls one call, not minutes
         os.environ.setdefault('MLFLOW_HTTP_REQUEST_TIMEOUT', '10')
@@ -90,6 +94,7 @@ def _new_client(uri:str):
     _CLIENTS[uri] = c
     return c
 
+# %% ../../nbs/07a_callback.track.ipynb #58fdb3fe
 def _experiment(c, uri:str, name:str)->str:
     "The id of experiment `name`, created if needed (artifacts beside a SQLite store)."
     e = c.get_experiment_by_name(name)
@@ -103,7 +108,7 @@ def _experiment(c, uri:str, name:str)->str:
         if e is None: raise
         return e.experiment_id
 
-# %% ../../nbs/07a_callback.track.ipynb #529b5aa9
+# %% ../../nbs/07a_callback.track.ipynb #0d6df534
 class MLflowCallback(Callback):
     "Log a fit to MLflow: params once, every epoch's losses, metrics, learning rate and speed; only rank 0 logs."
     order, run_valid = Recorder.order + 1, False
@@ -141,127 +146,6 @@ class MLflowCallback(Callback):
         "Wait until everything queued is in the store."
         if self._pool is not None: self._pool.shutdown(wait=True); self._pool = None
 
-    def start(self):
-        "Open the run (and its parent), in the background; only rank 0 tracks, and a store that failed in this process is not tried again."
-        if rank_distrib() or self.started: return
-        self.started, self.uri = True, default_tracking_uri(uri=self.uri)
-        if self.uri in _WARNED: self.off = True; return
-        self._do(self._connect, what='setup')
-        self._do(self._open, what='setup')
-        self._do(self._backfill)
-
-    def _backfill(self):
-        "Log the rows of `backfill` into a new run (a reopened run has them)."
-        ts = int(time.time() * 1000)
-        for r in self.backfill: self._log(False, {k: v for k, v in r.items() if k != 'epoch'}, r['epoch'], ts)
-
-    def _connect(self):
-        try: self.client = _client(self.uri)
-        except Exception as e:
-            self.off = True
-            _warn(self.uri, f'MLflow tracking is off: the store {self.uri} cannot be used ({type(e).__name__}: '
-                            f'{str(e).splitlines()[0][:300] if str(e) else ""}); training goes on')
-
-    def _open(self):
-        c, key = self.client, config_key(self.config)
-        self.exp_id = _experiment(c, self.uri, self.experiment)
-        rec = Path(self.run_dir)/'mlflow.json' if self.run_dir else None
-        if self.resume and rec and rec.exists():
-            r = json.loads(rec.read_text())
-            if r.get('uri') == self.uri:
-                try: run = c.get_run(r['run_id'])
-                except Exception: run = None
-                if run is not None and run.info.lifecycle_stage == 'active':
-                    self.run_id, self.parent_id, self.backfill = r['run_id'], r.get('parent_id'), []
-                    c.update_run(self.run_id, 'RUNNING')
-                    if self.parent_id: c.update_run(self.parent_id, 'RUNNING')
-                    return
-        tags = {'qvpipe.name': self.run_name, 'qvpipe.config_key': key, 'qvpipe.kind': 'train'}
-        if self.fold is not None:
-            self.parent_id = self._parent(key, tags)
-            tags = {**tags, 'qvpipe.fold': str(self.fold), 'qvpipe.role': 'fold', 'mlflow.parentRunId': self.parent_id}
-            name = f'{self.run_name}/fold{self.fold}'
-        else: name = self.run_name
-        run = c.create_run(self.exp_id, run_name=name, tags=tags)
-        self._params(run.info.run_id)
-        self.run_id = run.info.run_id
-        if rec:
-            with atomic_write(rec) as f:
-                json.dump(dict(uri=self.uri, experiment=self.experiment, experiment_id=self.exp_id, run_id=self.run_id, parent_id=self.parent_id), f, indent=1)
-
-    def _params(self, run_id):
-        from mlflow.entities import Param
-        p = [Param(k, v[:6000]) for k, v in {**flat_params(self.config), **flat_params(self.params)}.items()]
-        for i in range(0, len(p), 100): self.client.log_batch(run_id, params=p[i:i+100])
-
-    def _parent(self, key, tags)->str:
-        "The parent run of this config: the oldest active one named `run_name` with the same settings, else a new one."
-        c = self.client
-        runs = c.search_runs([self.exp_id], f"tags.`qvpipe.name` = '{self.run_name}' and tags.`qvpipe.role` = 'parent'",
-                             order_by=['attributes.start_time ASC'])
-        same = [r for r in runs if r.data.tags.get('qvpipe.config_key') == key]
-        if same:
-            c.update_run(same[0].info.run_id, 'RUNNING'); return same[0].info.run_id
-        if runs:
-            old = json.loads(runs[-1].data.tags.get('qvpipe.config', '{}'))
-            diff = sorted(k for k in {*old, *self.config} if str(old.get(k)) != str(self.config.get(k)))
-            _warn(('name', self.uri, self.run_name, key),
-                  f'MLflow: experiment "{self.experiment}" already has a run "{self.run_name}" with other settings '
-                  f'({", ".join(diff[:8])}{" ..." if len(diff) > 8 else ""} differ); logging to a new parent run of the same name '
-                  '(the old one is kept). Give this config another `name` to tell them apart.')
-        p = c.create_run(self.exp_id, run_name=self.run_name,
-                         tags={**tags, 'qvpipe.role': 'parent', 'qvpipe.config': json.dumps(self.config, default=str)[:5000]})
-        self._params(p.info.run_id)
-        return p.info.run_id
-
-    def _log(self, parent, metrics, step, ts):
-        from mlflow.entities import Metric
-        rid = self.parent_id if parent else self.run_id
-        ms = [Metric(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None and np.isfinite(float(v))]
-        if rid and ms: self.client.log_batch(rid, ms)
-
-    def log_metrics(self, metrics:dict, # name -> number
-                    step:int=0, # the epoch (or step) they belong to
-                    parent:bool=False # log on the parent run (pooled results of the folds done so far)
-                   ):
-        "Log `metrics` in one call (NaN and None are skipped)."
-        self._do(self._log, parent, dict(metrics), step, int(time.time() * 1000))
-
-    def log_parent(self, metrics:dict, # name -> number, logged on the parent run
-                   step:int=0 # the step they belong to (e.g. the number of folds done)
-                  ):
-        "Log `metrics` on the parent run (pooled results of the folds done so far)."
-        self.log_metrics(metrics, step, parent=True)
-
-    def _artifacts(self, files):
-        for f in files:
-            if Path(f).exists(): self.client.log_artifact(self.run_id, str(f))
-
-    def log_artifacts(self, files:list # files to copy into the run's artifacts
-                     ):
-        "Copy `files` (those that exist) into the run's artifacts."
-        self._do(self._artifacts, [str(f) for f in files], what='artifact logging')
-
-    def _tags(self, tags, parent):
-        from mlflow.entities import RunTag
-        rid = self.parent_id if parent else self.run_id
-        if rid: self.client.log_batch(rid, tags=[RunTag(k, str(v)) for k, v in tags.items()])
-
-    def set_tags(self, tags:dict, # name -> value
-                 parent:bool=False # tag the parent run instead
-                ):
-        "Set tags on the run (or its parent)."
-        self._do(self._tags, dict(tags), parent)
-
-    def _terminate(self, status):
-        if self.run_id: self.client.set_terminated(self.run_id, status)
-        if self.parent_id: self.client.set_terminated(self.parent_id, status)
-
-    def end(self, status:str='FINISHED' # 'FINISHED', 'FAILED' or 'KILLED'
-           ):
-        "End the run (and mark its parent with the same status), and wait until everything is in the store."
-        self._do(self._terminate, status); self.wait()
-
     def before_fit(self):
         if not hasattr(self.learn, 'lr_finder'): self.start()
         self.t_epoch = time.time()
@@ -278,6 +162,164 @@ class MLflowCallback(Callback):
         self.t_epoch = time.time()
     def after_fit(self):
         if self.end_on_fit: self.end()
+
+# %% ../../nbs/07a_callback.track.ipynb #dc88b767
+@patch
+def _connect(self:MLflowCallback):
+    "Connect to the store; one that cannot be used turns tracking off, with one warning."
+    try: self.client = _client(self.uri)
+    except Exception as e:
+        self.off = True
+        _warn(self.uri, f'MLflow tracking is off: the store {self.uri} cannot be used ({type(e).__name__}: '
+                        f'{str(e).splitlines()[0][:300] if str(e) else ""}); training goes on')
+
+# %% ../../nbs/07a_callback.track.ipynb #0b06a29e
+@patch
+def _open(self:MLflowCallback):
+    "Continue the run recorded in `mlflow.json` (on resume), else create the run (and find or create its parent); record the ids."
+    c, key = self.client, config_key(self.config)
+    self.exp_id = _experiment(c, self.uri, self.experiment)
+    rec = Path(self.run_dir)/'mlflow.json' if self.run_dir else None
+    if self.resume and rec and rec.exists():
+        r = json.loads(rec.read_text())
+        if r.get('uri') == self.uri:
+            try: run = c.get_run(r['run_id'])
+            except Exception: run = None
+            if run is not None and run.info.lifecycle_stage == 'active':
+                self.run_id, self.parent_id, self.backfill = r['run_id'], r.get('parent_id'), []
+                c.update_run(self.run_id, 'RUNNING')
+                if self.parent_id: c.update_run(self.parent_id, 'RUNNING')
+                return
+    tags = {'qvpipe.name': self.run_name, 'qvpipe.config_key': key, 'qvpipe.kind': 'train'}
+    if self.fold is not None:
+        self.parent_id = self._parent(key, tags)
+        tags = {**tags, 'qvpipe.fold': str(self.fold), 'qvpipe.role': 'fold', 'mlflow.parentRunId': self.parent_id}
+        name = f'{self.run_name}/fold{self.fold}'
+    else: name = self.run_name
+    run = c.create_run(self.exp_id, run_name=name, tags=tags)
+    self._params(run.info.run_id)
+    self.run_id = run.info.run_id
+    if rec:
+        with atomic_write(rec) as f:
+            json.dump(dict(uri=self.uri, experiment=self.experiment, experiment_id=self.exp_id, run_id=self.run_id, parent_id=self.parent_id), f, indent=1)
+
+# %% ../../nbs/07a_callback.track.ipynb #b039aa2f
+@patch
+def _params(self:MLflowCallback, run_id):
+    "Log the config and the extra params on run `run_id`, in batches."
+    from mlflow.entities import Param
+    p = [Param(k, v[:6000]) for k, v in {**flat_params(self.config), **flat_params(self.params)}.items()]
+    for i in range(0, len(p), 100): self.client.log_batch(run_id, params=p[i:i+100])
+
+# %% ../../nbs/07a_callback.track.ipynb #f8a1dd68
+@patch
+def _parent(self:MLflowCallback, key, tags)->str:
+    "The parent run of this config: the oldest active one named `run_name` with the same settings, else a new one."
+    c = self.client
+    runs = c.search_runs([self.exp_id], f"tags.`qvpipe.name` = '{self.run_name}' and tags.`qvpipe.role` = 'parent'",
+                         order_by=['attributes.start_time ASC'])
+    same = [r for r in runs if r.data.tags.get('qvpipe.config_key') == key]
+    if same:
+        c.update_run(same[0].info.run_id, 'RUNNING'); return same[0].info.run_id
+    if runs:
+        old = json.loads(runs[-1].data.tags.get('qvpipe.config', '{}'))
+        diff = sorted(k for k in {*old, *self.config} if str(old.get(k)) != str(self.config.get(k)))
+        _warn(('name', self.uri, self.run_name, key),
+              f'MLflow: experiment "{self.experiment}" already has a run "{self.run_name}" with other settings '
+              f'({", ".join(diff[:8])}{" ..." if len(diff) > 8 else ""} differ); logging to a new parent run of the same name '
+              '(the old one is kept). Give this config another `name` to tell them apart.')
+    p = c.create_run(self.exp_id, run_name=self.run_name,
+                     tags={**tags, 'qvpipe.role': 'parent', 'qvpipe.config': json.dumps(self.config, default=str)[:5000]})
+    self._params(p.info.run_id)
+    return p.info.run_id
+
+# %% ../../nbs/07a_callback.track.ipynb #3d9d8f96
+@patch
+def _backfill(self:MLflowCallback):
+    "Log the rows of `backfill` into a new run (a reopened run has them)."
+    ts = int(time.time() * 1000)
+    for r in self.backfill: self._log(False, {k: v for k, v in r.items() if k != 'epoch'}, r['epoch'], ts)
+
+# %% ../../nbs/07a_callback.track.ipynb #e139ffb7
+@patch
+def start(self:MLflowCallback):
+    "Open the run (and its parent), in the background; only rank 0 tracks, and a store that failed in this process is not tried again."
+    if rank_distrib() or self.started: return
+    self.started, self.uri = True, default_tracking_uri(uri=self.uri)
+    if self.uri in _WARNED: self.off = True; return
+    self._do(self._connect, what='setup')
+    self._do(self._open, what='setup')
+    self._do(self._backfill)
+
+# %% ../../nbs/07a_callback.track.ipynb #af7c3ec6
+@patch
+def _log(self:MLflowCallback, parent, metrics, step, ts):
+    "Log `metrics` (finite ones) at `step` on the run, or on its parent."
+    from mlflow.entities import Metric
+    rid = self.parent_id if parent else self.run_id
+    ms = [Metric(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None and np.isfinite(float(v))]
+    if rid and ms: self.client.log_batch(rid, ms)
+
+# %% ../../nbs/07a_callback.track.ipynb #35ee085a
+@patch
+def log_metrics(self:MLflowCallback, metrics:dict, # name -> number
+                step:int=0, # the epoch (or step) they belong to
+                parent:bool=False # log on the parent run (pooled results of the folds done so far)
+               ):
+    "Log `metrics` in one call (NaN and None are skipped)."
+    self._do(self._log, parent, dict(metrics), step, int(time.time() * 1000))
+
+# %% ../../nbs/07a_callback.track.ipynb #fc878fbd
+@patch
+def log_parent(self:MLflowCallback, metrics:dict, # name -> number, logged on the parent run
+               step:int=0 # the step they belong to (e.g. the number of folds done)
+              ):
+    "Log `metrics` on the parent run (pooled results of the folds done so far)."
+    self.log_metrics(metrics, step, parent=True)
+
+# %% ../../nbs/07a_callback.track.ipynb #4cb5a5ed
+@patch
+def _artifacts(self:MLflowCallback, files):
+    "Copy the `files` that exist into the run's artifacts."
+    for f in files:
+        if Path(f).exists(): self.client.log_artifact(self.run_id, str(f))
+
+# %% ../../nbs/07a_callback.track.ipynb #2ca3857d
+@patch
+def log_artifacts(self:MLflowCallback, files:list # files to copy into the run's artifacts
+                 ):
+    "Copy `files` (those that exist) into the run's artifacts."
+    self._do(self._artifacts, [str(f) for f in files], what='artifact logging')
+
+# %% ../../nbs/07a_callback.track.ipynb #0b3a6dd3
+@patch
+def _tags(self:MLflowCallback, tags, parent):
+    "Set `tags` on the run, or on its parent."
+    from mlflow.entities import RunTag
+    rid = self.parent_id if parent else self.run_id
+    if rid: self.client.log_batch(rid, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+# %% ../../nbs/07a_callback.track.ipynb #a69d180f
+@patch
+def set_tags(self:MLflowCallback, tags:dict, # name -> value
+             parent:bool=False # tag the parent run instead
+            ):
+    "Set tags on the run (or its parent)."
+    self._do(self._tags, dict(tags), parent)
+
+# %% ../../nbs/07a_callback.track.ipynb #1ff338a2
+@patch
+def _terminate(self:MLflowCallback, status):
+    "Mark the run and its parent ended with `status`."
+    if self.run_id: self.client.set_terminated(self.run_id, status)
+    if self.parent_id: self.client.set_terminated(self.parent_id, status)
+
+# %% ../../nbs/07a_callback.track.ipynb #205a6514
+@patch
+def end(self:MLflowCallback, status:str='FINISHED' # 'FINISHED', 'FAILED' or 'KILLED'
+       ):
+    "End the run (and mark its parent with the same status), and wait until everything is in the store."
+    self._do(self._terminate, status); self.wait()
 
 # %% ../../nbs/07a_callback.track.ipynb #6f97384a
 def run_records(run_dirs:list # run folders of `qvpipe_train` (`<runs>/<name>`)
