@@ -49,6 +49,7 @@ def load_checkpoint(path, # a `best.pth` written by qvpipe_train
     except RuntimeError as e: raise QVError(f'{path}: the weights do not fit a {meta["arch"]} model with head {meta.get("head")} ({str(e).splitlines()[0]})') from None
     return model.eval(), meta
 
+# %% ../nbs/11_inference.ipynb #293b3621
 def run_checkpoints(run # a run folder of qvpipe_train
                    )->list[Path]:
     "The `fold*/best.pth` files of a run, in fold order."
@@ -57,7 +58,7 @@ def run_checkpoints(run # a run folder of qvpipe_train
     if not fs: raise QVError(f'no checkpoints in {run} (no fold*/best.pth): train it with qvpipe_train first')
     return fs
 
-# %% ../nbs/11_inference.ipynb #64400e81
+# %% ../nbs/11_inference.ipynb #c2a53aab
 def _size(size)->tuple[int, int]:
     "(height, width) of a model input size given as an int or (height, width)."
     return (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
@@ -82,6 +83,7 @@ class ImageSet(torch.utils.data.Dataset):
         except (OSError, ValueError, SyntaxError):          # a corrupt or truncated image: reported by the caller
             return torch.zeros(len(self.orders), 3, *self.hw, dtype=torch.uint8), False
 
+# %% ../nbs/11_inference.ipynb #9fd698d9
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 def normalize(x:torch.Tensor, # uint8 images (..., 3, H, W)
@@ -93,6 +95,7 @@ def normalize(x:torch.Tensor, # uint8 images (..., 3, H, W)
     s = torch.tensor(IMAGENET_STD if std is None else std, dtype=torch.float32, device=x.device).view(3, 1, 1)
     return (x.float()/255 - m)/s
 
+# %% ../nbs/11_inference.ipynb #64400e81
 def load_images(paths:list, # image files
                 size, # model input size: int or (height, width)
                 order:list|None=None, # permute the grid cells first (tile shuffle); None: as they are
@@ -109,6 +112,7 @@ def load_images(paths:list, # image files
 
 # %% ../nbs/11_inference.ipynb #81f129ab
 def _device(device=None)->torch.device:
+    "`device` as a `torch.device`; `None` is CUDA when there is a GPU, else the CPU."
     if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     return torch.device(device)
 
@@ -123,6 +127,7 @@ def shuffle_orders(n:int, # number of draws
         if cells == 1 or o != list(range(cells)): out.append(o)
     return out
 
+# %% ../nbs/11_inference.ipynb #5451e3c3
 def auto_bs(size, # model input: a side or (height, width)
             views:int=1, # forward passes per image (test-time augmentations)
             device=None # where the model runs
@@ -132,6 +137,7 @@ def auto_bs(size, # model input: a side or (height, width)
     if _device(device).type != 'cuda': return max(1, min(8, 8*448*448//(h*w*views)))
     return max(1, min(256, 64*448*448//(h*w*views)))
 
+# %% ../nbs/11_inference.ipynb #bd19fa46
 def predict_items(model:torch.nn.Module, # from `load_checkpoint`
                   meta:dict, # its metadata (input size, grid)
                   items:list, # image files (super-images or frames)
@@ -201,6 +207,7 @@ def superimage_table(folder # a super-image folder (with or without index.csv)
     if not len(t) and not failed: raise QVError(f'no super-images in {folder}')
     return t, failed
 
+# %% ../nbs/11_inference.ipynb #0afa0154
 def frame_table(folder # a frames folder of step 1 (frame sub-folders + manifest.csv)
                )->tuple[pd.DataFrame, dict]:
     "(video, image) rows, one per extracted frame, and {video: reason} for videos without frames."
