@@ -85,7 +85,7 @@ def onnx_predict(sess, # from `onnx_session`
 @script
 def export_cli(run:str, # a run folder of qvpipe_train
                out:str, # output folder
-               flip:bool=True, # put the flip TTA into the graph; --no-flip leaves it out
+               flip:bool=True, # put the flip TTA into the graph (--no-flip: leave it out)
               ):
     "Export a trained run (all its folds, averaged) as one ONNX graph with a dynamic batch."
     t0 = time.time(); p = export_onnx(run, out, flip=flip)

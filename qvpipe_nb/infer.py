@@ -410,8 +410,8 @@ def infer_cli(videos:str, # folder of videos to triage
               workers:int=None, # decoding processes (default: all usable cores but one)
               bs:int=16, # videos per model call
               device:str=None, # cuda or cpu (default: cuda when available)
-              flip:bool=True, # horizontal-flip test-time augmentation; --no-flip turns it off
-              evidence:bool=True, # find the frames behind each label; --no-evidence turns it off
+              flip:bool=True, # horizontal-flip test-time augmentation (--no-flip: none)
+              evidence:bool=True, # find the frames behind each label (--no-evidence: scores and labels only)
               force:bool=False # replace results of another model in OUT
              ):
     "Triage new videos with trained runs: scores, labels and where each defect is seen, in OUT (resumable)."
