@@ -87,9 +87,12 @@ class QVModel(nn.Module):
         return getattr(self.body, 'pretrained_cfg', {})
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.head(self.body(x))
 
-# %% ../nbs/09_models.ipynb #5450f362
-def _keys_brief(ks, n=3): return ', '.join(list(ks)[:n]) + (f' ... ({len(ks)} in all)' if len(ks) > n else '')
+# %% ../nbs/09_models.ipynb #1a9d3e81
+def _keys_brief(ks, n:int=3)->str:
+    "The first `n` of the keys `ks`, and how many there are in all, for messages."
+    return ', '.join(list(ks)[:n]) + (f' ... ({len(ks)} in all)' if len(ks) > n else '')
 
+# %% ../nbs/09_models.ipynb #63fdec16
 def load_pretrained_file(body:nn.Module, # a timm backbone created with `num_classes=0`
                          file, # a .safetensors or .pth/.bin weights file of the same architecture
                          key:str='pretrained_file' # the setting that named `file`, for messages
@@ -118,7 +121,7 @@ def load_pretrained_file(body:nn.Module, # a timm backbone created with `num_cla
     body.load_state_dict({k: sd[k] for k in own})
     return body
 
-# %% ../nbs/09_models.ipynb #edda2591
+# %% ../nbs/09_models.ipynb #585feb11
 def _reachable(url:str, timeout:float)->bool:
     "Whether a TCP connection to the host of `url` opens within `timeout` seconds (name lookup included)."
     import socket, threading
@@ -130,6 +133,7 @@ def _reachable(url:str, timeout:float)->bool:
     t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout + 0.5)
     return bool(ok)
 
+# %% ../nbs/09_models.ipynb #4ca9748b
 def check_pretrained(arch:str, # timm model name
                      pretrained:bool=True, # whether timm's pretrained weights are wanted
                      pretrained_file=None, # a local weights file (then nothing is looked up)
@@ -206,7 +210,7 @@ def qv_splitter(m:QVModel # a model from `qv_model`
     m = getattr(m, 'module', m)  # unwrap DataParallel / DistributedDataParallel
     return [params(m.body), params(m.head)]
 
-# %% ../nbs/09_models.ipynb #a1c0e5b2
+# %% ../nbs/09_models.ipynb #7f7ce867
 class LogProgressCallback(ProgressCallback):
     "fastai's progress for log files: the fit table, one printed line per epoch, and no bars."
     def before_fit(self):
@@ -228,6 +232,7 @@ class LogProgressCallback(ProgressCallback):
             self.names = [n.ljust(8) for n in vals]; print('  '.join(self.names), flush=True)
         else: print(''.join(v.ljust(len(n) + 2) for v, n in zip(vals, self.names)).rstrip(), flush=True)
 
+# %% ../nbs/09_models.ipynb #d3360d62
 def log_progress(learn:Learner # a fastai `Learner`
                 )->Learner:
     "Replace fastai's progress bars of `learn` by `LogProgressCallback` (one line per epoch)."
@@ -235,9 +240,8 @@ def log_progress(learn:Learner # a fastai `Learner`
     if not any(isinstance(c, LogProgressCallback) for c in learn.cbs): learn.add_cb(LogProgressCallback())
     return learn
 
-# %% ../nbs/09_models.ipynb #5d05856f
+# %% ../nbs/09_models.ipynb #01b8ae6a
 LOSSES = ('asl', 'bce', 'cbfocal')
-PRECISIONS = (None, 'bf16', 'fp16')
 
 def qv_loss(loss:str='asl', # 'asl', 'bce' or 'cbfocal'
             counts=None, # positives per class in the training set (needed by 'cbfocal')
@@ -250,6 +254,9 @@ def qv_loss(loss:str='asl', # 'asl', 'bce' or 'cbfocal'
         if counts is None: raise QVError("loss 'cbfocal' needs the class counts of the training set (counts=...)")
         return CBFocalLoss(counts, **kwargs)
     raise QVError(f"unknown loss {loss!r}; valid losses: {', '.join(LOSSES)}")
+
+# %% ../nbs/09_models.ipynb #3ec3703c
+PRECISIONS = (None, 'bf16', 'fp16')
 
 def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targets
                arch:str='resnet10t', # timm model name
@@ -306,7 +313,7 @@ def check_precision(precision:str|None, # None (float32), 'bf16' or 'fp16'
                       f"e.g. A100, H100, RTX 30xx); use --set precision=fp16")
     return 'cuda'
 
-# %% ../nbs/09_models.ipynb #b2c0e5a2
+# %% ../nbs/09_models.ipynb #9fb2ea36
 def dls_stats(dls # fastai `DataLoaders` (or a `DataLoader`)
              )->tuple[list, list]|None:
     "(mean, std) of the `Normalize` among the batch transforms of `dls`, or None."
@@ -315,6 +322,7 @@ def dls_stats(dls # fastai `DataLoaders` (or a `DataLoader`)
         if isinstance(t, Normalize): return [round(float(v), 6) for v in t.mean.flatten()], [round(float(v), 6) for v in t.std.flatten()]
     return None
 
+# %% ../nbs/09_models.ipynb #a24c1792
 def save_checkpoint(learn:Learner, # a learner from `qv_learner`
                     file, # destination, e.g. 'runs/mine/fold0/best.pth' (written atomically)
                     size, # the input size it was trained at: a side, or [height, width]
