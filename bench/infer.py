@@ -31,7 +31,8 @@ def main():
     from qvpipe_nb.synth import render_video, write_video, synth_labels, video_seed
     from qvpipe_nb.infer import Predictor, stream_videos, infer
     from qvpipe_nb.inference import predict
-    from qvpipe_nb.ensemble import ensemble, read_preds, make_submission
+    from qvpipe_nb.metrics import read_preds
+    from qvpipe_nb.ensemble import ensemble, make_submission
     W, H = map(int, a.size.split('x'))
     d = Path(tempfile.mkdtemp(prefix='qv_bench_infer_'))
     try:
