@@ -25,8 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qvpipe_nb.frames import extract_video, extract_all, frame_indices
 
 
-def make_video(path, n=383, w=1280, h=720, fps=25, gop=250, seed=0):
-    "A QV-like H.264 clip: a textured pipe-like pattern drifting across the frame, with sensor noise."
+def make_qv_video(path, n=383, w=1280, h=720, fps=25, gop=250, seed=0):
+    """A QV-like H.264 clip: a textured pipe-like pattern drifting across the frame, with sensor noise.
+
+    Not `qvpipe_nb.test_utils.make_video`: its barcode frames are made to be read back in tests, while the timings here
+    want a pipe-like picture whose bitrate and decode cost are those of an inspection video."""
     rng = np.random.default_rng(seed)
     H, W = h + 200, w + 300
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
@@ -87,7 +90,7 @@ def main():
         want = [src/f'qv{i}_{a.frames}.mp4' for i in range(a.videos)]
         new = [(p, i) for i, p in enumerate(want) if not p.exists()]
         with ProcessPoolExecutor(2) as ex:  # written beside, renamed when whole: a kept folder never holds half a video
-            list(ex.map(make_video, [p.with_suffix('.part.mp4') for p, _ in new], [a.frames]*len(new), [1280]*len(new),
+            list(ex.map(make_qv_video, [p.with_suffix('.part.mp4') for p, _ in new], [a.frames]*len(new), [1280]*len(new),
                         [720]*len(new), [25]*len(new), [250]*len(new), [i for _, i in new]))
         for p, _ in new: os.replace(p.with_suffix('.part.mp4'), p)
         vids = [str(p) for p in want]
