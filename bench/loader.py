@@ -14,7 +14,7 @@ the two overlap but share the CPU cores. Images are 3x3 grids of 224-px tiles (6
 Then, at the recipes' real sizes (672- and 1344-px super-images, 720p frames, with and without tile shuffle), it runs
 today's loader (PIL decode with `draft`, tile shuffle on per-cell PIL crops, a squash resize even to the same size,
 PIL image to tensor per item) and this one (libjpeg-turbo decode into arrays, tile shuffle and one OpenCV resize on
-the arrays, a channels-last uint8 batch stacked in one copy) side by side, in one process on one core, and prints
+the arrays, a channels-last uint8 batch stacked in one copy) side by side, in one process on one core (images per CPU-second), and prints
 the ratio; then an ESTIMATE (shown as such) of the img/s each recipe's GPU could consume, and the loader cores
 that would take at the measured rate.
 
@@ -103,20 +103,21 @@ def today_dls(items, size, bs, tile_shuffle):
 
 
 def per_core(make, epochs=2, min_s=0.5):
-    """Images/s of the CPU side of the training loader `make()`, in one process on one core (torch and OpenCV
-    single-threaded), whole epochs (at least `epochs`, and at least `min_s` seconds): decode, item transforms, collation. The batch transforms (uint8 -> float, normalise)
-    are left out: in training they run on the GPU, after the batch is moved there."""
+    """Images per CPU-second of the CPU side of the training loader `make()`, in one process (torch and OpenCV
+    single-threaded), whole epochs (at least `epochs`, and at least `min_s` CPU seconds): decode, item transforms,
+    collation. CPU time of this process, not wall time: the other work of a shared machine does not count. The batch
+    transforms (uint8 -> float, normalise) are left out: in training they run on the GPU, after the batch is moved there."""
     import torch, cv2
     from fastai.data.core import Pipeline
     torch.set_num_threads(1); cv2.setNumThreads(1)
     dl = make().train
     dl.after_batch = Pipeline([])
     dl.one_batch()
-    n, e, t0 = 0, 0, time.perf_counter()
-    while e < epochs or time.perf_counter() - t0 < min_s:
+    n, e, t0 = 0, 0, time.process_time()
+    while e < epochs or time.process_time() - t0 < min_s:
         for x, y in dl: n += len(x)
         e += 1
-    return n / (time.perf_counter() - t0)
+    return n / (time.process_time() - t0)
 
 
 REAL = [  # case, image (height, width), model input, tile shuffle, recipe it stands for
@@ -134,7 +135,7 @@ REAL = [  # case, image (height, width), model input, tile shuffle, recipe it st
 def real_sizes(n, bs, rounds=3):
     "Today's loader and this one side by side at the recipes' real sizes, images/s per core; {recipe: this loader's img/s}."
     from qvpipe_nb.data import superimage_dls
-    print(f"\n{'case':<46} {'today':>8} {'now':>8} {'ratio':>6}   (img/s per core, CPU side; {n} images, bs {bs}, >= 2 epochs and 0.5 s, best of {rounds})")
+    print(f"\n{'case':<46} {'today':>8} {'now':>8} {'ratio':>6}   (img/s per core: per CPU-second, CPU side; {n} images, bs {bs}, >= 2 epochs and 0.5 s, best of {rounds})")
     out = {}
     with tempfile.TemporaryDirectory() as d:
         made = {}
