@@ -5,7 +5,7 @@ notebook that shows `qvpipe_nb.analysis.ErrorBrowser` in headless Chromium (Debi
 Playwright), runs all cells, waits until the widget is rendered, drives it (class dropdown, threshold, a
 Grad-CAM button) and saves screenshots under reports/browser/. The videos carry hostile names
 (`<img src=x onerror="window.__qv_pwned=1">`): the page must show them as text and no handler may run. The
-HTML evaluation report of `ensemble.write_report`, built with hostile model and video names, is opened too. Exit 0 on success, or with a `skipped:` message
+HTML evaluation report of `report.write_report`, built with hostile model and video names, is opened too. Exit 0 on success, or with a `skipped:` message
 when Chromium or Playwright is missing (exit 1 instead when QV_REQUIRE_BROWSER=1, as in CI); exit 1 on a real failure. The server is always stopped.
 """
 import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
@@ -17,7 +17,7 @@ CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
                '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 DEMO = [('markdown', '# Error browser (browser check)\nA synthetic prediction set and an untrained tiny model.'),
-        ('code', 'import tempfile, timm\nfrom PIL import Image\nfrom qvpipe_nb.analysis import *\n'
+        ('code', 'import tempfile, timm\nfrom PIL import Image\nfrom qvpipe_nb.analysis import *\nfrom qvpipe_nb.saliency import image_tensor\n'
                  "data = demo_errors(tempfile.mkdtemp(), n=80)\n"
                  "data.videos = [f'{i}' + EVIL for i in range(len(data))]  # hostile names: shown as text, never run\n"
                  "model = timm.create_model('resnet10t', num_classes=17, pretrained=False)\ndata"),
@@ -40,7 +40,7 @@ def write_report_page(d:Path)->Path:
     "An evaluation report whose model and video names are hostile."
     import numpy as np, pandas as pd
     from qvpipe_nb.core import CLASSES
-    from qvpipe_nb.ensemble import write_report
+    from qvpipe_nb.report import write_report
     rng = np.random.default_rng(0); n = 40
     vids = [f'{i}{EVIL}' for i in range(n)]
     y = np.zeros((n, len(CLASSES)), int); y[np.arange(n), rng.integers(0, len(CLASSES), n)] = 1
