@@ -11,15 +11,18 @@ from copy import deepcopy
 from pathlib import Path
 from .core import *  # first: it quiets a noisy import-time warning of fastai
 import numpy as np, pandas as pd, torch, yaml
-from fastcore.script import call_parse, Param
+from fastcore.script import Param
 from fastai.callback.core import Callback
+from fastai.callback.progress import ProgressCallback
+from fastai.callback.tracker import TrackerCallback
+from fastai.distributed import DistributedDL, DistributedTrainer  # also adds `Learner.detach_distributed`
 from fastai.torch_core import set_seed, rank_distrib, num_distrib, get_model
 from .superimage import parse_grid
 from .metrics import mean_ap
 
 # %% auto #0
 __all__ = ['TrainConfig', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'preflight', 'run_inputs',
-           'eval_weights', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli', 'train_main']
+           'eval_weights', 'BestCheckpoint', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli']
 
 # %% ../nbs/10_train.ipynb #ba86c9c7
 @dataclass
@@ -63,7 +66,7 @@ class TrainConfig:
     tracking_uri:str|None = None      # MLflow store (None: $MLFLOW_TRACKING_URI, else SQLite in mlruns/ beside `runs`)
     experiment:str = 'qvpipe'         # MLflow experiment of the run
 
-# %% ../nbs/10_train.ipynb #b4dc45d8
+# %% ../nbs/10_train.ipynb #23a000f4
 _CHOICES = dict(kind=('superimage', 'frame'), head=('linear', 'mldecoder'), loss=('asl', 'bce', 'cbfocal'),
                 precision=(None, 'bf16', 'fp16'), aggregate=('mean', 'max'), track=(None, 'mlflow'))
 
@@ -77,7 +80,8 @@ _RANGES = dict(lr=(_POS, _ANY, 'a positive number'), wd=((lambda x: x >= 0), _AN
                clip=((lambda x: x >= 0), (lambda x: x < 1), 'a number in [0, 1)'),
                gamma_neg=((lambda x: x >= 0), _ANY, 'a number >= 0'), gamma_pos=((lambda x: x >= 0), _ANY, 'a number >= 0'))
 
-def _check(name, v, typ, src):
+def _check(name:str, v, typ:str, src:str):
+    "`v`, checked against the type `typ`, the choices and the range of setting `name`; a `QVError` naming `src` otherwise."
     t = typ.replace(' ', '')
     ok = {'str': isinstance(v, str), 'bool': isinstance(v, bool), 'int': isinstance(v, int) and not isinstance(v, bool),
           'float': isinstance(v, (int, float)) and not isinstance(v, bool), 'str|None': v is None or isinstance(v, str),
@@ -92,13 +96,18 @@ def _check(name, v, typ, src):
             raise QVError(f'{src}: key "{name}" must be {what}, got {v!r}')
     return float(v) if t == 'float' else v
 
+# %% ../nbs/10_train.ipynb #02e03a58
 class _Loader(yaml.SafeLoader):
     "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string)."
 _Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$'),
                               list('-+0123456789.'))
 
-def _yaml(text:str): return yaml.load(text, Loader=_Loader)
+# %% ../nbs/10_train.ipynb #5c582df9
+def _yaml(text:str):
+    "Parse YAML `text` with `_Loader`."
+    return yaml.load(text, Loader=_Loader)
 
+# %% ../nbs/10_train.ipynb #293f6ecd
 def make_config(d:dict|None=None, # settings, as in the YAML file
                 src:str='config', # where they came from, for messages
                 **kwargs # settings that win over `d`
@@ -196,51 +205,91 @@ def eval_weights(learn # a fastai `Learner` (with `learn.ema_model` once `EMACal
     m = get_model(learn.model) if m is None else m
     return {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
 
-# %% ../nbs/10_train.ipynb #b32e5423
+# %% ../nbs/10_train.ipynb #4cb13b3e
+class BestCheckpoint(TrackerCallback):
+    "fastai's tracker of the valid mAP: a better epoch saves `file`, the weights to keep (`eval_weights`) with `meta`."
+    order = TrackerCallback.order + 1  # where fastai's `SaveModelCallback` runs
+    def __init__(self,
+                 file:Path, # where the best checkpoint goes, e.g. `<run>/best.pth`
+                 meta:dict, # metadata saved with the weights (the epoch and its mAP are added)
+                 best:float|None=None # the best mAP so far (a resumed fit); None: any mAP is better
+                ):
+        super().__init__(monitor='mAP', comp=np.greater, reset_on_fit=False)  # the best carries over a resumed fit
+        self.file, self.meta, self.best = Path(file), meta, best
+
+    def after_epoch(self):
+        "Compare the epoch's mAP with the best, and save on a better one (main process)."
+        if not self.recorder.values[-1]: return  # an epoch skipped on resume measured nothing
+        super().after_epoch()
+        self.best = float(self.best)
+        if not self.new_best or rank_distrib(): return
+        meta, w = {**self.meta, 'epoch': self.epoch, 'mAP': self.best}, eval_weights(self.learn)
+        atomic_save(self.file, lambda p: torch.save(dict(model=w, meta=meta), p))
+
+# %% ../nbs/10_train.ipynb #8e63aba7
 class RunLogger(Callback):
-    "Log each epoch to `log.csv`; save `last.pth` and, on a better valid mAP, `best.pth`."
-    order, run_valid = 65, False
-    def __init__(self, run:Path, meta:dict, best:float=-1.0, log:list|None=None, start:int=0):
-        self.dir, self.meta, self.best, self.log, self.start, self.steps = Path(run), meta, best, log or [], start, 0
+    "Append each epoch to `log.csv` and save `last.pth` (weights, optimizer, EMA, log, best mAP); count optimizer steps."
+    order, run_valid = BestCheckpoint.order + 4, False  # after `BestCheckpoint`, whose best mAP `last.pth` records
+    def __init__(self,
+                 run:Path, # the fold's run folder
+                 meta:dict, # the run's metadata, kept in `last.pth`
+                 log:list|None=None # rows of the epochs before (a resumed fit)
+                ):
+        self.dir, self.meta, self.log, self.steps = Path(run), meta, list(log or []), 0
     def before_fit(self): self.t0 = time.time()
     def after_step(self): self.steps += 1
     def after_epoch(self):
-        if self.epoch < self.start: return  # an epoch skipped on resume
-        r = self.learn.recorder
-        vals = dict(zip(r.metric_names[1:-1], r.values[-1])) if r.values else {}
-        m = float(vals.get('mAP', float('nan')))
-        row = dict(epoch=self.epoch, train_loss=vals.get('train_loss'), valid_loss=vals.get('valid_loss'), mAP=m,
-                   lr=float(self.opt.hypers[-1]['lr']), seconds=round(time.time() - self.t0, 1))
-        self.log.append(row); self.t0 = time.time()
+        "Log the epoch and save the resume state (main process)."
+        if not self.recorder.values[-1]: return  # an epoch skipped on resume
+        self.log.append(self._row()); self.t0 = time.time()
         if rank_distrib(): return
         with atomic_write(self.dir/'log.csv') as f: pd.DataFrame(self.log).to_csv(f, index=False)
-        w = eval_weights(self.learn)
-        if m > self.best:
-            self.best = m
-            atomic_save(self.dir/'best.pth', lambda p: torch.save(dict(model=w, meta={**self.meta, 'epoch': self.epoch, 'mAP': m}), p))
-        ema = getattr(self.learn, 'ema_model', None)
-        st = dict(model=get_model(self.learn.model).state_dict(), opt=self.opt.state_dict(), epoch=self.epoch, best=self.best,
-                  log=self.log, ema=None if ema is None else ema.state_dict(), ema_steps=getattr(self.learn, 'ema_steps', 0),
-                  meta=self.meta)
-        atomic_save(self.dir/'last.pth', lambda p: torch.save(st, p))
+        atomic_save(self.dir/'last.pth', lambda p: torch.save(self._state(), p))
 
-# %% ../nbs/10_train.ipynb #9908abc4
-def _versions():
+    def _row(self)->dict:
+        r = self.recorder
+        vals = dict(zip(r.metric_names[1:-1], r.values[-1]))
+        return dict(epoch=self.epoch, train_loss=vals.get('train_loss'), valid_loss=vals.get('valid_loss'),
+                    mAP=float(vals.get('mAP', float('nan'))), lr=float(self.opt.hypers[-1]['lr']), seconds=round(time.time() - self.t0, 1))
+
+    def _state(self)->dict:
+        ema, best = getattr(self.learn, 'ema_model', None), getattr(self.learn, 'best_checkpoint', None)
+        return dict(model=get_model(self.learn.model).state_dict(), opt=self.opt.state_dict(), epoch=self.epoch,
+                    best=None if best is None else best.best, log=self.log, ema=None if ema is None else ema.state_dict(),
+                    ema_steps=getattr(self.learn, 'ema_steps', 0), meta=self.meta)
+
+# %% ../nbs/10_train.ipynb #e975693b
+def _versions()->dict:
+    "The versions of Python and the libraries, and the device, of this run (`versions.json`)."
     import fastai, timm, qvpipe_nb
     return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, timm=timm.__version__,
                 qvpipe_nb=qvpipe_nb.__version__, numpy=np.__version__,
                 device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu', world_size=max(1, num_distrib()))
 
-def _cpu_broadcast():
-    "Let fastai's `DistributedDL` broadcast on CPU process groups (gloo) too: fastai 2.8 always moves to CUDA."
-    import torch.distributed as dist
-    from fastai.distributed import DistributedDL
-    if getattr(DistributedDL, '_qv_patched', False): return
+# %% ../nbs/10_train.ipynb #7060c740
+class _AnyBackendDL(DistributedDL):
+    "fastai's `DistributedDL`, broadcasting the batch order on CPU (gloo) process groups too: fastai 2.8 always moves it to CUDA."
     def _broadcast(self, t, rank):
         t = torch.LongTensor(t)
-        if dist.get_backend() == 'nccl': t = t.cuda()
-        dist.broadcast(t, rank); return t.cpu().tolist()
-    DistributedDL._broadcast, DistributedDL._qv_patched = _broadcast, True
+        if torch.distributed.get_backend() == 'nccl': t = t.cuda()  # NCCL needs CUDA tensors; gloo takes CPU ones
+        torch.distributed.broadcast(t, rank); return t.cpu().tolist()
+
+# %% ../nbs/10_train.ipynb #7f96c38a
+class _AnyBackendTrainer(DistributedTrainer):
+    "fastai's `DistributedTrainer`, wrapping the loaders of its own learner in `_AnyBackendDL`."
+    def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else _AnyBackendDL(dl, device=self.learn.model.device)
+
+# %% ../nbs/10_train.ipynb #81cb79b0
+@contextmanager
+def _distributed(learn):
+    "Within: `learn` trains data-parallel, as in fastai's `Learner.distrib_ctx`, with `_AnyBackendTrainer` as its trainer."
+    if rank_distrib(): learn.remove_cbs([c for c in learn.cbs if isinstance(c, ProgressCallback)])
+    m = get_model(learn.model)
+    if not hasattr(m, 'device'): m.device = next(m.parameters()).device  # fastai's DistributedTrainer reads it
+    trainer = _AnyBackendTrainer(sync_bn=torch.cuda.is_available())
+    learn.add_cb(trainer)
+    try: yield learn
+    finally: learn.detach_distributed(); learn.remove_cb(trainer)  # fastai's detach does nothing when WORLD_SIZE < 2
 
 # %% ../nbs/10_train.ipynb #cbbbbbc1
 def chance_map(train_targets:np.ndarray, # (n,17) targets of the training items
@@ -250,12 +299,14 @@ def chance_map(train_targets:np.ndarray, # (n,17) targets of the training items
     p = np.broadcast_to(train_targets.mean(0), valid_targets.shape)
     return mean_ap(p, valid_targets)[0]
 
-# %% ../nbs/10_train.ipynb #c85ae316
-def _video_probs(items, probs, fold, agg):
+# %% ../nbs/10_train.ipynb #6486dfd1
+def _video_probs(items, probs, fold, agg)->pd.DataFrame:
+    "One row of probabilities per video (`agg` over its items), with its `fold`: the rows of `oof.csv`."
     df = pd.DataFrame(probs, columns=CLASSES); df.insert(0, 'video', items.video.values)
     df = df.groupby('video', sort=False).agg(agg).reset_index()
     df.insert(1, 'fold', fold); return df
 
+# %% ../nbs/10_train.ipynb #e6949f32
 _SAME_RUN = ('folds', 'num_workers', 'track', 'tracking_uri', 'experiment', 'allow_cpu')  # keys that may differ between runs of one fold
 
 def _changed(path, cfg):
@@ -265,6 +316,7 @@ def _changed(path, cfg):
     new = asdict(cfg)
     return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
 
+# %% ../nbs/10_train.ipynb #6534d7b7
 def _tracker(cfg, fold, run, resume, log):
     "The MLflow callback of a fold when `cfg.track` is 'mlflow' (imported only then), else None."
     if cfg.track != 'mlflow' or rank_distrib(): return None
@@ -274,6 +326,7 @@ def _tracker(cfg, fold, run, resume, log):
                           params=dict(versions=_versions(), git_commit=git_commit()), run_dir=run, resume=resume,
                           backfill=log, end_on_fit=False)
 
+# %% ../nbs/10_train.ipynb #2e64f73a
 def _track_end(trk, cfg, run, items, done, aps):
     "Log a finished fold (OOF mAP, per-class AP, files) and, on its config's run, the OOF mAP of the folds done so far."
     trk.log_metrics(dict(oof_map=done['oof_map'], chance_map=done['chance_map'], best_map=done['best_map'], best_epoch=done['best_epoch'],
@@ -287,80 +340,77 @@ def _track_end(trk, cfg, run, items, done, aps):
     trk.log_parent(dict(oof_map=m, folds_done=len(fs), **{f'AP_{c}': a for c, a in zip(CLASSES, aps)}), step=len(fs))
     trk.end()
 
-def train_fold(cfg:TrainConfig, # the run's config
-               fold:int, # the validation fold
-               resume:bool=False, # continue from `last.pth` if it is there
-               force:bool=False, # retrain a fold that is already done
-               items:pd.DataFrame|None=None, # training items (default: read from the config's paths)
-               cbs:list|None=None # extra fastai callbacks for the fit
-              )->Path:
-    "Train `cfg` with `fold` held out; returns the run folder of the fold."
-    run = Path(cfg.runs)/cfg.name/f'fold{fold}'
-    if (run/'done.json').exists() and not force:
-        changed = _changed(run/'config.yaml', cfg)
-        if not changed: print(f'fold {fold}: already done ({run}/done.json); --force to retrain'); return run
-        print(f'fold {fold}: the config changed since it was trained ({", ".join(changed)}); retraining')
-        resume = False
-    preflight(cfg)                       # precision and pretrained weights, before any data is read
+# %% ../nbs/10_train.ipynb #7567a16d
+def _fold_status(run:Path, cfg:TrainConfig, fold:int, force:bool)->str:
+    "'done' (skip the fold), 'changed' (retrain it from scratch: its config changed) or 'train'; says which."
+    if force or not (run/'done.json').exists(): return 'train'
+    changed = _changed(run/'config.yaml', cfg)
+    if not changed: print(f'fold {fold}: already done ({run}/done.json); --force to retrain'); return 'done'
+    print(f'fold {fold}: the config changed since it was trained ({", ".join(changed)}); retraining')
+    return 'changed'
+
+# %% ../nbs/10_train.ipynb #93c18503
+_RUN_FILES = ('best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json', 'mlflow.json')  # what an earlier attempt left
+
+def _start_run(cfg:TrainConfig, fold:int, run:Path, resume:bool):
+    "Check the machine before any data is read, clear an earlier attempt (unless resuming), and seed the fold."
+    preflight(cfg)                       # precision and pretrained weights
     if not resume and not rank_distrib():
-        for f in ['best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json', 'mlflow.json']: (run/f).unlink(missing_ok=True)
+        for f in _RUN_FILES: (run/f).unlink(missing_ok=True)
     run.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed + fold)
-    items = fold_items(cfg) if items is None else items
+
+# %% ../nbs/10_train.ipynb #3b336d81
+def _fold_learner(cfg:TrainConfig, fold:int, items:pd.DataFrame, run:Path):
+    "The learner of `fold` (its loaders in `learn.dls`), on this process's GPU, saving into `run`."
     if fold not in set(items.fold): raise QVError(f'{cfg.folds_csv}: no fold {fold}; folds are {sorted(set(items.fold))}')
     if num_distrib() > 1 and torch.cuda.is_available():   # this process's GPU, before anything lands on cuda:0
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', rank_distrib())))
     dls = make_dls(cfg, items, fold)
-    tr = items[items.fold != fold]
-    counts = tr[CLASSES].values.sum(0)
-    learn = make_learner(cfg, dls, counts=counts)
+    learn = make_learner(cfg, dls, counts=items[items.fold != fold][CLASSES].values.sum(0))
     learn.path = run
+    return learn
+
+# %% ../nbs/10_train.ipynb #b4155434
+def _run_meta(cfg:TrainConfig, fold:int, items:pd.DataFrame, dls)->dict:
+    "The metadata of the fold's checkpoints: what inference needs to rebuild the model and its inputs."
     from qvpipe_nb.models import dls_stats
     mean, std = dls_stats(dls)
-    meta = dict(arch=cfg.arch, head=cfg.head, embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, n_out=N_CLASSES,
+    return dict(arch=cfg.arch, head=cfg.head, embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, n_out=N_CLASSES,
                 classes=CLASSES, kind=cfg.kind, size=cfg.size, grid=cfg.grid, aggregate=cfg.aggregate, fold=fold,
                 name=cfg.name, mean=mean, std=std, **run_inputs(cfg, items), config=asdict(cfg))
-    if not rank_distrib():
-        with atomic_write(run/'config.yaml') as f: yaml.safe_dump(asdict(cfg), f, sort_keys=False)
-        with atomic_write(run/'versions.json') as f: json.dump(_versions(), f, indent=1)
-    start, cb = 0, RunLogger(run, meta)
-    if resume and (run/'last.pth').exists():
-        st = load_pth(run/'last.pth', 'resume state')
-        learn.model.load_state_dict(st['model']); learn.create_opt(); learn.opt.load_state_dict(st['opt'])
-        if cfg.ema and st['ema'] is not None:
-            ema = deepcopy(get_model(learn.model)); ema.load_state_dict(st['ema'])
-            learn.ema_model, learn.ema_steps = ema.requires_grad_(False).eval(), st['ema_steps']
-        start, cb = st['epoch'] + 1, RunLogger(run, meta, best=st['best'], log=st['log'], start=st['epoch'] + 1)
-        print(f'fold {fold}: resuming after epoch {st["epoch"]} (best mAP {st["best"]:.4f})')
-    trk = _tracker(cfg, fold, run, start > 0, cb.log)
-    if trk: trk.start()
-    t0 = time.time()
-    if start < cfg.epochs:
-        if num_distrib() > 1:
-            import fastai.distributed  # adds Learner.distrib_ctx
-            _cpu_broadcast()
-            from fastai.callback.progress import ProgressCallback
-            if rank_distrib(): learn.remove_cbs([c for c in learn.cbs if isinstance(c, ProgressCallback)])
-            m = get_model(learn.model)
-            if not hasattr(m, 'device'): m.device = next(m.parameters()).device  # fastai's DistributedTrainer reads it
-        ctx = learn.distrib_ctx(sync_bn=torch.cuda.is_available()) if num_distrib() > 1 else nullcontext()
-        try:
-            with ctx: learn.fit_one_cycle(cfg.epochs, cfg.lr, wd=cfg.wd, pct_start=cfg.pct_start, cbs=[cb, *([trk] if trk else []), *(cbs or [])], start_epoch=start)
-        except BaseException as e:
-            if trk: trk.end('KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
-            raise
-    if num_distrib() > 1:  # out-of-fold predictions: the main process alone while the others wait, then the next fold together
-        import torch.distributed as dist
-        if dist.is_initialized(): dist.barrier()
-        if rank_distrib():
-            if dist.is_initialized(): dist.barrier()
-            return run
-        try:
-            with _one_process(): return _finish_fold(cfg, fold, run, learn, dls, items, tr, cb, trk, t0)
-        finally:
-            if dist.is_initialized(): dist.barrier()
-    return _finish_fold(cfg, fold, run, learn, dls, items, tr, cb, trk, t0)
 
+# %% ../nbs/10_train.ipynb #d25d90a0
+def _write_run_info(run:Path, cfg:TrainConfig):
+    "Write `config.yaml` and `versions.json` into `run` (main process)."
+    if rank_distrib(): return
+    with atomic_write(run/'config.yaml') as f: yaml.safe_dump(asdict(cfg), f, sort_keys=False)
+    with atomic_write(run/'versions.json') as f: json.dump(_versions(), f, indent=1)
+
+# %% ../nbs/10_train.ipynb #944287b6
+def _resume(learn, cfg:TrainConfig, run:Path, fold:int)->dict|None:
+    "Load `last.pth` of `run` into `learn` (weights, optimizer, EMA); its state, or None when there is none."
+    if not (run/'last.pth').exists(): return None
+    st = load_pth(run/'last.pth', 'resume state')
+    learn.model.load_state_dict(st['model']); learn.create_opt(); learn.opt.load_state_dict(st['opt'])
+    if cfg.ema and st['ema'] is not None:
+        ema = deepcopy(get_model(learn.model)); ema.load_state_dict(st['ema'])
+        learn.ema_model, learn.ema_steps = ema.requires_grad_(False).eval(), st['ema_steps']
+    print(f'fold {fold}: resuming after epoch {st["epoch"]} (best mAP {st["best"]:.4f})')
+    return st
+
+# %% ../nbs/10_train.ipynb #4456f408
+def _fit(learn, cfg:TrainConfig, start:int, cbs:list, trk=None):
+    "The one-cycle fit from epoch `start`, on every process of a distributed run; a failed fit ends the tracker's run."
+    if start >= cfg.epochs: return
+    try:
+        with _distributed(learn) if num_distrib() > 1 else nullcontext():
+            learn.fit_one_cycle(cfg.epochs, cfg.lr, wd=cfg.wd, pct_start=cfg.pct_start, cbs=cbs, start_epoch=start)
+    except BaseException as e:
+        if trk: trk.end('KILLED' if isinstance(e, KeyboardInterrupt) else 'FAILED')
+        raise
+
+# %% ../nbs/10_train.ipynb #16301cc4
 @contextmanager
 def _one_process():
     "Within: fastai sees one process (no gathering of predictions); the distributed group stays open for the next fold."
@@ -371,26 +421,64 @@ def _one_process():
         if old is None: os.environ.pop('WORLD_SIZE', None)
         else: os.environ['WORLD_SIZE'] = old
 
-def _finish_fold(cfg, fold, run, learn, dls, items, tr, cb, trk, t0):
+# %% ../nbs/10_train.ipynb #6150790f
+def _finish_fold(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
     "Out-of-fold probabilities of the best checkpoint, `oof.csv` and `done.json` (main process)."
     best = load_pth(run/'best.pth')
     from qvpipe_nb.callback.ema import EMACallback
-    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, EMACallback)])
+    learn.remove_cbs([c for c in learn.cbs if isinstance(c, EMACallback)])
     get_model(learn.model).load_state_dict(best['model'])
-    probs, targs = learn.get_preds(dl=dls.valid)
-    vi = items[items.fold == fold]
+    probs, _ = learn.get_preds(dl=learn.dls.valid)
+    vi, tr = items[items.fold == fold], items[items.fold != fold]
     oof = _video_probs(vi, probs.float().numpy(), fold, cfg.aggregate)
     with atomic_write(run/'oof.csv') as f: oof.to_csv(f, index=False, float_format='%.6f')
     y = vi.groupby('video', sort=False)[CLASSES].first().loc[oof.video].values
     (m, aps), chance = mean_ap(oof[CLASSES].values, y), chance_map(tr.groupby('video')[CLASSES].first().values, y)
     done = dict(fold=fold, best_epoch=best['meta']['epoch'], best_map=best['meta']['mAP'], oof_map=m, chance_map=chance,
-                steps=cb.steps, epochs=cfg.epochs, n_train=int(tr.video.nunique()), n_valid=len(oof), seconds=round(time.time()-t0, 1))
+                steps=steps, epochs=cfg.epochs, n_train=int(tr.video.nunique()), n_valid=len(oof), seconds=round(time.time()-t0, 1))
     with atomic_write(run/'done.json') as f: json.dump(done, f, indent=1)
     if trk:
         try: _track_end(trk, cfg, run, items, done, aps)
         except Exception as e: warnings.warn(f'MLflow: the results of fold {fold} were not logged ({type(e).__name__}: {e}); the run folder has them', UserWarning)
     print(f'fold {fold}: valid mAP {m*100:.2f} (class-prior chance {chance*100:.2f}), best epoch {done["best_epoch"]}, {run}')
     return run
+
+# %% ../nbs/10_train.ipynb #04188231
+def _finish(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
+    "`_finish_fold`; in a distributed run the main process does it alone while the others wait, then the next fold is theirs again."
+    if num_distrib() <= 1: return _finish_fold(cfg, fold, run, learn, items, steps, trk, t0)
+    sync = torch.distributed.barrier if torch.distributed.is_initialized() else (lambda: None)
+    sync()
+    if rank_distrib(): sync(); return run
+    try:
+        with _one_process(): return _finish_fold(cfg, fold, run, learn, items, steps, trk, t0)
+    finally: sync()
+
+# %% ../nbs/10_train.ipynb #472a4dcc
+def train_fold(cfg:TrainConfig, # the run's config
+               fold:int, # the validation fold
+               resume:bool=False, # continue from `last.pth` if it is there
+               force:bool=False, # retrain a fold that is already done
+               items:pd.DataFrame|None=None, # training items (default: read from the config's paths)
+               cbs:list|None=None # extra fastai callbacks for the fit
+              )->Path:
+    "Train `cfg` with `fold` held out; returns the run folder of the fold."
+    run = Path(cfg.runs)/cfg.name/f'fold{fold}'
+    status = _fold_status(run, cfg, fold, force)
+    if status == 'done': return run
+    resume = resume and status == 'train'
+    _start_run(cfg, fold, run, resume)
+    items = fold_items(cfg) if items is None else items
+    learn = _fold_learner(cfg, fold, items, run)
+    meta = _run_meta(cfg, fold, items, learn.dls)
+    _write_run_info(run, cfg)
+    st = _resume(learn, cfg, run, fold) if resume else None
+    best, log = BestCheckpoint(run/'best.pth', meta, st and st['best']), RunLogger(run, meta, st and st['log'])
+    trk = _tracker(cfg, fold, run, st is not None, st['log'] if st else [])
+    if trk: trk.start()
+    t0 = time.time()
+    _fit(learn, cfg, st['epoch'] + 1 if st else 0, [best, log, *([trk] if trk else []), *(cbs or [])], trk)
+    return _finish(cfg, fold, run, learn, items, log.steps, trk, t0)
 
 # %% ../nbs/10_train.ipynb #128d57a0
 def train(cfg:TrainConfig, # the run's config
@@ -410,7 +498,7 @@ def train(cfg:TrainConfig, # the run's config
     return runs
 
 # %% ../nbs/10_train.ipynb #9e9965b5
-@call_parse
+@script
 def train_cli(config:str, # a recipe name (qvpipe_recipes lists them) or a YAML config file
               fold:int=None, # train this validation fold
               all_folds:bool=False, # train every fold (or the config's `folds`)
@@ -418,25 +506,14 @@ def train_cli(config:str, # a recipe name (qvpipe_recipes lists them) or a YAML 
               force:bool=False, # retrain folds that are already done
               name:str=None, # override the run name
               epochs:int=None, # override the number of epochs
-              set:Param('override config keys: KEY=VALUE ... (values parsed as YAML)', str, nargs='+')=None, # override config keys: KEY=VALUE ...
+              set_:Param(type=str, nargs='+')=None, # override config keys: KEY=VALUE ... (values parsed as YAML)
              ):
     "Step 4: train a config on one fold or on all folds; writes exp/runs/<name>/fold<F>/."
-    with cli_errors():
-        ov = {k: v for k, v in dict(name=name, epochs=epochs).items() if v is not None}
-        for kv in set or []:
-            if '=' not in kv: raise QVError(f'--set takes KEY=VALUE, got {kv!r}')
-            k, v = kv.split('=', 1); ov[k.strip()] = _yaml(v)
-        cfg = load_config(config, **ov)
-        if (fold is None) == (not all_folds): raise QVError('give exactly one of --fold F or --all-folds')
-        if all_folds: train(cfg, resume=resume, force=force)
-        else: train_fold(cfg, fold, resume=resume, force=force)
-
-# %% ../nbs/10_train.ipynb #2c667bef
-def train_main():
-    "The `qvpipe_train` command: `train_cli`, also taking hyphenated options such as `--all-folds`."
-    from fastcore.script import anno_parser
-    argv = ['--' + a[2:].replace('-', '_') if a.startswith('--') and '=' not in a else a for a in sys.argv[1:]]
-    f = train_cli.__wrapped__
-    args = vars(anno_parser(f, 'qvpipe_train').parse_args(argv))
-    for k in ('xtra', 'pdb'): args.pop(k, None)
-    f(**args)
+    ov = {k: v for k, v in dict(name=name, epochs=epochs).items() if v is not None}
+    for kv in set_ or []:
+        if '=' not in kv: raise QVError(f'--set takes KEY=VALUE, got {kv!r}')
+        k, v = kv.split('=', 1); ov[k.strip()] = _yaml(v)
+    cfg = load_config(config, **ov)
+    if (fold is None) == (not all_folds): raise QVError('give exactly one of --fold F or --all-folds')
+    if all_folds: train(cfg, resume=resume, force=force)
+    else: train_fold(cfg, fold, resume=resume, force=force)

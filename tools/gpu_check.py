@@ -114,7 +114,7 @@ def predict_check(data: dict, run: str, root: Path, cpu: bool) -> dict:
     "`qvpipe_predict` from the videos with `run`, on cuda (cpu with --cpu), in its own process: seconds and videos/s."
     import pandas as pd
     t0 = time.time()
-    r = subprocess.run([str(Path(sys.executable).parent/'qvpipe_predict'), str(data['videos']), str(root/'pred'), '--runs', run,
+    r = subprocess.run([str(Path(sys.executable).parent/'qvpipe_predict'), str(data['videos']), str(root/'pred'), run,
                         '--device', 'cpu' if cpu else 'cuda', '--loaders', '0' if cpu else str(min(8, os.cpu_count() or 1))],
                        capture_output=True, text=True)
     s, csv = time.time() - t0, root/'pred'/f'{Path(run).name}.csv'
