@@ -355,6 +355,18 @@ def log_run(kind:str, # what the run is: 'predict' or 'ensemble'
     cb.log_metrics(metrics or {}); cb.log_artifacts(artifacts or []); cb.end()
     return None if cb.off else cb.run_id
 
+# %% ../../nbs/07a_callback.track.ipynb #a1aadd59
+def _plot_fold_curves(c, parents:list, names:list, folds:dict, experiment:str, ax=None):
+    "Draw the valid-mAP curve of every fold run, one colour per config run (`parents`, labelled `names`)."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(6, 3))
+    for i, (p, n) in enumerate(zip(parents, names)):
+        for j, (fold, f) in enumerate(sorted(folds.get(p.info.run_id, {}).items())):
+            h = sorted(c.get_metric_history(f.info.run_id, 'mAP'), key=lambda m: m.step)
+            ax.plot([m.step for m in h], [m.value for m in h], color=f'C{i}', alpha=.8, label=n if j == 0 else None)
+    ax.set(xlabel='epoch', ylabel='valid mAP', title=f'{experiment}: valid mAP of every fold'); ax.legend(fontsize=8)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+
 # %% ../../nbs/07a_callback.track.ipynb #f1438b64
 def compare_runs(experiment:str='qvpipe', # MLflow experiment
                  names:list|None=None, # run names to compare (default: every config run of the experiment)
@@ -391,13 +403,5 @@ def compare_runs(experiment:str='qvpipe', # MLflow experiment
                    **{f'AP_{c}': p.data.metrics.get(f'AP_{c}', np.nan) for c in CLASSES}, run_id=p.info.run_id)
         rows.append(row)
     df = pd.DataFrame(rows).set_index('run')
-    if plot:
-        import matplotlib.pyplot as plt
-        if ax is None: _, ax = plt.subplots(figsize=(6, 3))
-        for i, (p, n) in enumerate(zip(ps, df.index)):
-            for j, (fold, f) in enumerate(sorted(folds.get(p.info.run_id, {}).items())):
-                h = sorted(c.get_metric_history(f.info.run_id, 'mAP'), key=lambda m: m.step)
-                ax.plot([m.step for m in h], [m.value for m in h], color=f'C{i}', alpha=.8, label=n if j == 0 else None)
-        ax.set(xlabel='epoch', ylabel='valid mAP', title=f'{experiment}: valid mAP of every fold'); ax.legend(fontsize=8)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    if plot: _plot_fold_curves(c, ps, list(df.index), folds, experiment, ax)
     return df
