@@ -1,5 +1,5 @@
 """Evidence frames against ground truth: for each true-positive label of the synthetic test set, is the frame that
-`qvpipe_infer` names first one where the defect is really visible? The generator knows (`synth.visibility`).
+`qvpipe_infer` names first one where the defect is really visible? The generator knows (`synth_render.visibility`).
 
 Two ways to find the frame of a super-image model are compared on the same videos and labels:
 - occlusion (what `infer` uses): the drop of the class probability when one cell is blanked;
@@ -24,7 +24,8 @@ def main():
         print(f'needs a trained run ({run}) and its synthetic test set ({data}): run `make demo` first'); return 0
     import torch
     from qvpipe_nb.core import CLASSES, CLASS2ID, load_labels
-    from qvpipe_nb.synth import visibility, video_seed
+    from qvpipe_nb.synth_render import visibility
+    from qvpipe_nb.synth_labels import video_seed
     from qvpipe_nb.superimage import cell_frames
     from qvpipe_nb.inference import normalize
     from qvpipe_nb.saliency import gradcam, occlusion, cam_cells

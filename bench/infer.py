@@ -28,7 +28,9 @@ def main():
     import torch
     from qvpipe_nb.core import list_videos
     import cv2
-    from qvpipe_nb.synth import render_video, write_video, synth_labels, video_seed
+    from qvpipe_nb.synth import write_video
+    from qvpipe_nb.synth_render import render_video
+    from qvpipe_nb.synth_labels import synth_labels, video_seed
     from qvpipe_nb.infer import Predictor, stream_videos, infer
     from qvpipe_nb.inference import predict
     from qvpipe_nb.metrics import read_preds

@@ -37,7 +37,7 @@ def class_table():
     return pd.DataFrame(dict(id=range(N_CLASSES), code=CLASSES, name=[NAMES[c] for c in CLASSES],
                              group=[GROUPS[c] for c in CLASSES]))
 
-# %% ../nbs/00_core.ipynb #7b34cca3
+# %% ../nbs/00_core.ipynb #014fdbd0
 def codes2ids(codes:list|str # class codes, or one string of codes separated by spaces
              )->list[int]:
     "Class ids of `codes`, in the order given."
@@ -46,12 +46,13 @@ def codes2ids(codes:list|str # class codes, or one string of codes separated by 
     if bad: raise KeyError(f"unknown class code(s) {bad}; valid codes: {' '.join(CLASSES)}")
     return [CLASS2ID[c] for c in codes]
 
+# %% ../nbs/00_core.ipynb #9002d835
 def ids2codes(ids:list # class ids
              )->list[str]:
     "Class codes of `ids`, in the order given."
     return [CLASSES[int(i)] for i in ids]
 
-# %% ../nbs/00_core.ipynb #3cafda6e
+# %% ../nbs/00_core.ipynb #faac36a7
 def ids2onehot(ids:list # class ids of one video
               )->np.ndarray:
     "A float32 multi-hot vector of length 17."
@@ -59,6 +60,7 @@ def ids2onehot(ids:list # class ids of one video
     v[list(map(int, ids))] = 1
     return v
 
+# %% ../nbs/00_core.ipynb #83c62ae3
 def onehot2ids(v:np.ndarray, # 17 scores or 0/1 values
                thresh:float=0.5 # a score at or above it is a label
               )->list[int]:
@@ -73,10 +75,11 @@ def labels2matrix(labels:dict, # video name -> class ids
     names = list(labels) if names is None else names
     return np.stack([ids2onehot(labels[n]) for n in names]) if names else np.zeros((0, N_CLASSES), np.float32)
 
-# %% ../nbs/00_core.ipynb #83dafc1d
+# %% ../nbs/00_core.ipynb #8454102d
 class QVError(ValueError):
     "An error in the user's input: the message names the file or entry and what to do."
 
+# %% ../nbs/00_core.ipynb #9201ef8d
 @contextmanager
 def cli_errors(code:int=2 # exit status on error
               ):
@@ -89,6 +92,7 @@ def cli_errors(code:int=2 # exit status on error
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f'error: {msg}', file=sys.stderr); sys.exit(code)
 
+# %% ../nbs/00_core.ipynb #553e8571
 def need_path(p, # a path the user gave
               what:str='file', # what it should be, for the message
               is_dir:bool=False # must it be a folder?
@@ -116,7 +120,7 @@ def qv_parser(func, # a function whose parameters carry docments (and optionally
         p.add_argument(f"--{'no-' if a.negated else ''}{opt}", dest=k, **a.kwargs)
     return p
 
-# %% ../nbs/00_core.ipynb #a73ce0d4
+# %% ../nbs/00_core.ipynb #d8097a27
 def run_cli(func, # the function behind a command
             argv:list=None, # the arguments (default: `sys.argv[1:]`)
             prog:str=None # the command's name (default: `sys.argv[0]`'s)
@@ -126,6 +130,7 @@ def run_cli(func, # the function behind a command
     args = qv_parser(func, prog or Path(sys.argv[0]).name).parse_args(argv)
     with cli_errors(): return func(**vars(args))
 
+# %% ../nbs/00_core.ipynb #414af0b6
 def script(func # a function with docments, to become a command
           ):
     "Make `func` a shell command in our convention (like fastcore's `call_parse`); called with arguments it is `func`."
@@ -138,7 +143,7 @@ def script(func # a function with docments, to become a command
 # %% ../nbs/00_core.ipynb #64b9a528
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 
-# %% ../nbs/00_core.ipynb #a05ad410
+# %% ../nbs/00_core.ipynb #872cfcd5
 def _umask():
     m = os.umask(0); os.umask(m); return m
 
@@ -157,6 +162,7 @@ def atomic_write(path, # the final file
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
 
+# %% ../nbs/00_core.ipynb #7abed27a
 def atomic_save(path, # the final file
                 save, # `save(tmp_path)` writes the content to a path
                ):
@@ -228,7 +234,7 @@ def load_pth(path, # a torch file: a checkpoint or the resume state of a run
     except Exception as e:
         raise QVError(f'{path}: not a readable {what} ({type(e).__name__}: {(str(e).splitlines() or [""])[0][:200]})') from None
 
-# %% ../nbs/00_core.ipynb #7caf75a1
+# %% ../nbs/00_core.ipynb #1ad9369a
 def validate_labels(raw, # parsed JSON: video name -> list of class ids
                     src:str='labels' # where it came from, for messages
                    )->dict[str, list[int]]:
@@ -247,6 +253,7 @@ def validate_labels(raw, # parsed JSON: video name -> list of class ids
         low[k.lower()] = k; out[k] = ids
     return out
 
+# %% ../nbs/00_core.ipynb #30061034
 def read_json(path, # a JSON file
               what:str='JSON file' # what it is, for messages
              ):
@@ -263,11 +270,13 @@ def read_json(path, # a JSON file
     except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file') from None
     except (ValueError, RecursionError) as e: raise QVError(f'{path}: not valid JSON ({type(e).__name__}: {str(e)[:100]})') from None
 
+# %% ../nbs/00_core.ipynb #b20bcb97
 def load_labels(path # an official label JSON file
                )->dict[str, list[int]]:
     "Read and validate an official label file."
     return validate_labels(read_json(path, 'label file'), str(path))
 
+# %% ../nbs/00_core.ipynb #d7939987
 def save_labels(labels:dict, # video name -> class ids
                 path # where to write the official JSON
                )->Path:
@@ -276,7 +285,7 @@ def save_labels(labels:dict, # video name -> class ids
     with atomic_write(path) as f: json.dump(labels, f)
     return Path(path)
 
-# %% ../nbs/00_core.ipynb #8ca4aa02
+# %% ../nbs/00_core.ipynb #9e853829
 SEGMENT_RE = r'^(d?\d+)_\d+$'
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.mov', '.m4v', '.webm', '.mpg', '.mpeg', '.wmv', '.flv', '.ts')
 
@@ -290,6 +299,7 @@ def segment_re(pattern:str|None=SEGMENT_RE, # a regex on the name without extens
     if r.groups < 1: raise QVError(f"{key}: {pattern!r} has no capture group; put the group's part in parentheses, e.g. {SEGMENT_RE!r}")
     return r
 
+# %% ../nbs/00_core.ipynb #84029945
 def group_of(name:str, # a video file name such as "d123_2.mp4"
              pattern=SEGMENT_RE # the segment rule (`segment_re`); None: every video is its own group
             )->str:
@@ -306,13 +316,14 @@ def list_videos(folder, # a folder of videos
     folder = need_path(folder, 'video folder', is_dir=True)
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in exts and not p.name.startswith('.'))
 
-# %% ../nbs/00_core.ipynb #31e94f1a
+# %% ../nbs/00_core.ipynb #fd7227b5
 def ext_key(name:str # a file name
            )->str:
     "`name` with its ending in lower case: the key names are matched on, so `21195.MP4` on disk is the label `21195.mp4`."
     p = Path(name)
     return p.stem + p.suffix.lower()
 
+# %% ../nbs/00_core.ipynb #9bf91687
 class Scan:
     "What a video folder and a label file have in common, and where they disagree."
     def __init__(self,
@@ -344,6 +355,7 @@ class Scan:
         return (f'Scan: {len(self.paths)} labelled videos found, {len(self.missing)} labelled but missing, '
                 f'{len(self.unlabelled)} without labels, {len(self.case_dups)} case clashes')
 
+# %% ../nbs/00_core.ipynb #79abeb6f
 def scan_dataset(videos, # a folder of videos
                  labels # an official label file, or a dict already loaded
                 )->Scan:
