@@ -21,7 +21,7 @@ def frame_indices(n:int, # true number of frames in the video
     if n < 1 or k < 1: return []
     return [int(i) for i in np.rint(np.linspace(0, n-1, k))]
 
-# %% ../nbs/03_frames.ipynb #61a14dbb
+# %% ../nbs/03_frames.ipynb #319154d4
 _SIGS = {b'RIFF':'AVI', b'\x1aE\xdf\xa3':'Matroska/WebM', b'FLV\x01':'FLV', b'\x00\x00\x01\xba':'MPEG-PS', b'0&\xb2u':'ASF/WMV'}
 
 def _mp4_boxes(path:Path)->list|None:
@@ -39,6 +39,7 @@ def _mp4_boxes(path:Path)->list|None:
             out.append((t.decode('latin1'), pos, n)); pos += n
     return out if out and out[0][0] in ('ftyp', 'moov', 'mdat', 'free', 'wide', 'skip') else None
 
+# %% ../nbs/03_frames.ipynb #c172d763
 def _truncation(path:Path)->str|None:
     "Why an MP4/MOV file looks cut off, or `None`."
     bx = _mp4_boxes(path)
@@ -49,6 +50,7 @@ def _truncation(path:Path)->str|None:
     if 'moov' not in [t for t, *_ in bx]: return "truncated: no 'moov' index box (recording cut off before it was written)"
     return None
 
+# %% ../nbs/03_frames.ipynb #69486654
 def _why(path:Path, e:Exception)->str:
     "A reason a person can act on for a video `av.open` refused."
     import av
@@ -64,7 +66,7 @@ def _why(path:Path, e:Exception)->str:
     if head and all(32 <= c < 127 or c in b'\t\r\n' for c in head): return f'not a video: a text file ({size} bytes)'
     return f'not a video: unknown format ({e.strerror})'
 
-# %% ../nbs/03_frames.ipynb #5cf25fc9
+# %% ../nbs/03_frames.ipynb #f64cb00e
 def _parse_size(size)->tuple|None:
     "`'WxH'`, `(W, H)` or `None` -> `(W, H)` or `None`."
     if size is None or size == '': return None
@@ -78,6 +80,7 @@ def _parse_size(size)->tuple|None:
 
 MAX_PIXELS = 7680*4320      # 8K UHD: the largest frame a video may have (default)
 
+# %% ../nbs/03_frames.ipynb #34dad0c6
 class Limits:
     "What one video may cost: `max_pixels` per frame (in the header and in every decoded frame) and `seconds` of work."
     def __init__(self, max_pixels:int=MAX_PIXELS, # largest frame, in pixels
@@ -87,6 +90,7 @@ class Limits:
         "Raise a `QVError` once the time is up."
         if time.monotonic() > self.deadline: raise QVError(f'time limit: still decoding after {self.seconds:g} s; the file is damaged or far longer than it says (raise time_limit if it is real)')
 
+# %% ../nbs/03_frames.ipynb #548ef4a4
 def _open(path:Path, threads:bool=True, lim:Limits|None=None):
     "Open `path` and its first video stream; raise `QVError` with a reason when it cannot be read or claims frames above the limit."
     import av
@@ -105,6 +109,7 @@ def _open(path:Path, threads:bool=True, lim:Limits|None=None):
     else: s.thread_type, s.codec_context.thread_count = 'NONE', 1    # the reference: one thread, deterministic even on damage
     return c, s
 
+# %% ../nbs/03_frames.ipynb #1114b866
 def _count_packets(path:Path, lim:Limits|None=None)->int:
     "Number of non-empty video packets: a demux-only pass, no decoding."
     lim = lim or Limits()
@@ -116,6 +121,7 @@ def _count_packets(path:Path, lim:Limits|None=None)->int:
             if not n % 256: lim.check()
     return n
 
+# %% ../nbs/03_frames.ipynb #2f79cdd2
 def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None, lim:Limits|None=None)->tuple:
     "Decode `path` in order; return (frames decoded, {index: convert(frame)} for indices in `want`, packets rejected or frames damaged)."
     import av
@@ -136,6 +142,7 @@ def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None,
             if stop is not None and i >= stop: break
     return i, keep, errs
 
+# %% ../nbs/03_frames.ipynb #9c178184
 def _exact(path:Path, k:int, convert, hint:int, src:str='header says', lim:Limits|None=None)->tuple:
     "The true frame count, {index: frame} at its `k` targets, and notes; one threaded pass when all is well."
     import av
@@ -302,17 +309,19 @@ def _strict_error(df:pd.DataFrame, out)->str|None:
             ([f'{noted} of {len(df)} have notes (truncated or damaged; they would train on what decoded)'] if noted else [])
     return f"{' and '.join(parts)} (--strict); reasons in the summary and in {Path(out)/'manifest.csv'}" if parts else None
 
-# %% ../nbs/03_frames.ipynb #9834bbf9
+# %% ../nbs/03_frames.ipynb #d0acccb1
 def _error_row(name:str, k:int, quality:int, size:str, error:str)->dict:
     "A manifest row for a video that gave no frames, and why."
     return dict(dict.fromkeys(COLUMNS, ''), video=name, status='error', n_frames=0, header_frames=0, k=k, quality=quality, size=size, error=error)
 
+# %% ../nbs/03_frames.ipynb #9d90b501
 def _worker_init(max_memory:float|None):
     "A worker process may use at most `max_memory` GiB of address space: an allocation beyond fails, the video is reported."
     if max_memory:
         import resource
         b = int(max_memory * 2**30); resource.setrlimit(resource.RLIMIT_AS, (b, b))
 
+# %% ../nbs/03_frames.ipynb #5bd87b06
 def _guarded(p, out, k, quality, wh, time_limit, max_pixels):
     "`extract_video` in a worker, which exits when it is stuck past twice the time limit (a hang inside the decoder)."
     import faulthandler
@@ -321,6 +330,7 @@ def _guarded(p, out, k, quality, wh, time_limit, max_pixels):
         try: return extract_video(p, out, k, quality, wh, time_limit, max_pixels)
         finally: faulthandler.cancel_dump_traceback_later()
 
+# %% ../nbs/03_frames.ipynb #a898b725
 def _results(todo:list, workers:int, max_memory:float|None, *args):
     "Manifest rows of `extract_video(p, *args)` for `p` in `todo`, in completion order, over `workers` processes."
     from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -249,7 +249,7 @@ def predict_run(run, # a run folder of qvpipe_train
     res.attrs['failed'] = failed
     return res
 
-# %% ../nbs/11_inference.ipynb #94d9de89
+# %% ../nbs/11_inference.ipynb #653d84c1
 def _train_tile(meta:dict, grid)->tuple[int, int]|None:
     "Tile size (width, height) of the super-images the run was trained on, when that folder is still here."
     img = (meta.get('config') or {}).get('images')
@@ -261,6 +261,7 @@ def _train_tile(meta:dict, grid)->tuple[int, int]|None:
     r, c = grid
     return (w//c, h//r) if w % c == 0 and h % r == 0 else None
 
+# %% ../nbs/11_inference.ipynb #fb5ee719
 def _default_tile(meta:dict, grid, src='the run')->tuple[int, int]:
     "The tile size (width, height) the run recorded, else that of its training super-images when they are still here; never a guess."
     if meta.get('tile'): return tuple(int(v) for v in meta['tile'])
@@ -270,6 +271,7 @@ def _default_tile(meta:dict, grid, src='the run')->tuple[int, int]:
                   f"qvpipe_nb), and its training super-images ({(meta.get('config') or {}).get('images')}) are not here; give it "
                   f"with --tile WxH (e.g. --tile 224 for 3x3 super-images of 672 px), or retrain the run")
 
+# %% ../nbs/11_inference.ipynb #57c447c0
 def _run_k(metas:dict)->int:
     "Frames per video that every run's input needs: its recorded `k`, a super-image run's grid cells; never a guess."
     ks = {}
@@ -283,6 +285,7 @@ def _run_k(metas:dict)->int:
                                                 f"predict them one at a time, or give --k")
     return next(iter(ks.values()))
 
+# %% ../nbs/11_inference.ipynb #7ae0c04a
 def _input_kind(inp:Path)->str:
     "What `inp` holds: 'frames', 'videos' or 'superimages'."
     if (inp/'manifest.csv').exists(): return 'frames'

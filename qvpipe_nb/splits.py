@@ -13,7 +13,7 @@ from .core import *
 __all__ = ['FOLD_COLS', 'stratify', 'group_counts', 'make_folds', 'fold_table', 'unbalanced', 'read_groups', 'save_folds',
            'load_folds', 'split_cli']
 
-# %% ../nbs/04_splits.ipynb #023791eb
+# %% ../nbs/04_splits.ipynb #265fd8ba
 def _iterstrat(Y:np.ndarray, r:np.ndarray, rng:np.random.RandomState, sizes:np.ndarray)->np.ndarray:
     "Iterative stratification (Sechidis et al. 2011) on label counts `Y` with row `sizes`; the iterstrat port."
     n = len(Y)
@@ -44,11 +44,13 @@ def _iterstrat(Y:np.ndarray, r:np.ndarray, rng:np.random.RandomState, sizes:np.n
             c_labels[f] -= Y[i]; c_folds[f] -= sizes[i]
     return folds
 
+# %% ../nbs/04_splits.ipynb #e9d270e2
 def _chi2(Z:np.ndarray, folds:np.ndarray, k:int)->float:
     "Σ over columns and folds of (count − mean)² / mean."
     m = np.maximum(Z.sum(0)/k, 1)
     return float((((np.stack([Z[folds == f].sum(0) for f in range(k)]) - Z.sum(0)/k)**2)/m).sum())
 
+# %% ../nbs/04_splits.ipynb #fd664908
 def _polish(Y:np.ndarray, sizes:np.ndarray, folds:np.ndarray, k:int, max_pass:int=50)->np.ndarray:
     "Move single rows between folds while that lowers the chi-square distance of class counts and fold sizes."
     Z = np.concatenate([Y, sizes[:, None]], 1).astype(np.float64)
@@ -66,6 +68,7 @@ def _polish(Y:np.ndarray, sizes:np.ndarray, folds:np.ndarray, k:int, max_pass:in
             if d[b] < -1e-9: T[a] -= Z[g]; T[b] += Z[g]; folds[g] = b
     return folds
 
+# %% ../nbs/04_splits.ipynb #6b24ce0b
 def stratify(Y, # (n, C) label counts per row (0/1 for single videos)
              n_folds:int=5, # number of folds
              seed:int=42, # random seed (row shuffle and tie breaks)
