@@ -9,8 +9,7 @@ from contextlib import contextmanager
 from copy import copy
 from functools import wraps
 from pathlib import Path
-import numpy as np
-from fastcore.script import Param, store_true
+from fastcore.script import Param
 
 # %% auto #0
 __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
@@ -56,6 +55,7 @@ def ids2codes(ids:list # class ids
 def ids2onehot(ids:list # class ids of one video
               )->np.ndarray:
     "A float32 multi-hot vector of length 17."
+    import numpy as np
     v = np.zeros(N_CLASSES, dtype=np.float32)
     v[list(map(int, ids))] = 1
     return v
@@ -65,6 +65,7 @@ def onehot2ids(v:np.ndarray, # 17 scores or 0/1 values
                thresh:float=0.5 # a score at or above it is a label
               )->list[int]:
     "The ids whose score in `v` is at least `thresh`."
+    import numpy as np
     return [int(i) for i in np.flatnonzero(np.asarray(v) >= thresh)]
 
 # %% ../nbs/00_core.ipynb #4c1d8f62
@@ -72,6 +73,7 @@ def labels2matrix(labels:dict, # video name -> class ids
                   names:list=None # row order (default: the order of `labels`)
                  )->np.ndarray:
     "Multi-hot matrix (videos × 17) of `labels`, rows in the order of `names`."
+    import numpy as np
     names = list(labels) if names is None else names
     return np.stack([ids2onehot(labels[n]) for n in names]) if names else np.zeros((0, N_CLASSES), np.float32)
 
@@ -214,6 +216,7 @@ def child_path(folder, # the folder a name lives in
 # %% ../nbs/00_core.ipynb #bc75f978
 def _safe_globals()->list:
     "The non-plain types our checkpoints hold: numpy scalars (with their dtypes) and fastcore `L`."
+    import numpy as np
     from fastcore.foundation import L
     mu = (getattr(np, '_core', None) or np.core).multiarray
     return [L, mu.scalar, np.dtype, *(getattr(np.dtypes, f'{t}DType') for t in ('Float64', 'Float32', 'Float16', 'Int64', 'Int32', 'Bool'))]

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import os, re, struct, sys, time
 from pathlib import Path
-import numpy as np
 from .core import *
 
 # %% auto #0
@@ -18,6 +17,7 @@ def frame_indices(n:int, # true number of frames in the video
                   k:int=9 # how many frames to take
                  )->list[int]:
     "`k` source-frame indices evenly spaced over `0..n-1`: `np.linspace(0, n-1, k)` rounded (half to even)."
+    import numpy as np
     if n < 1 or k < 1: return []
     return [int(i) for i in np.rint(np.linspace(0, n-1, k))]
 

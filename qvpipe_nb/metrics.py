@@ -6,7 +6,6 @@
 from __future__ import annotations
 import json, math, random, sys
 from pathlib import Path
-import numpy as np
 from .core import *
 
 # %% auto #0
@@ -28,6 +27,7 @@ def average_precision(scores, # n scores for one class, in ground-truth order
                       seed:int=0 # the evaluator's shuffle seed
                      )->float:
     "Non-interpolated AP of one class, exactly as the official (YouTube-8M derived) evaluator computes it."
+    import numpy as np
     s, t = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(targets).ravel()
     if len(s) != len(t): raise ValueError(f'{len(s)} scores but {len(t)} targets')
     n_pos = int((t > 0).sum())
@@ -43,6 +43,7 @@ def mean_ap(preds, # (n, 17) scores, rows in ground-truth order
             targets # (n, 17) multi-hot labels
            )->tuple[float, np.ndarray]:
     "Mean AP over all 17 classes and the per-class APs."
+    import numpy as np
     p, t = np.asarray(preds, dtype=np.float64), np.asarray(targets)
     if p.ndim != 2 or p.shape != t.shape or p.shape[1] != N_CLASSES:
         raise ValueError(f'expected preds and targets of shape (n, {N_CLASSES}), got {p.shape} and {t.shape}')
@@ -54,6 +55,7 @@ def ap_table(preds, # (n, 17) scores
              targets # (n, 17) multi-hot labels
             ):
     "Per-class AP as a `DataFrame`: id, code, name, number of positives and AP."
+    import numpy as np
     _, aps = mean_ap(preds, targets)
     df = class_table()[['id', 'code', 'name']]
     df['n_pos'] = (np.asarray(targets) > 0).sum(0).astype(int)
@@ -65,6 +67,7 @@ def _hits_at_each_score(scores, # n scores of one class
                         targets # n 0/1 labels (any value > 0 is a positive)
                        )->tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     "Distinct scores (highest first), true positives and videos at or above each, and the number of positives."
+    import numpy as np
     s, t = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(targets).ravel() > 0
     if len(s) != len(t): raise ValueError(f'{len(s)} scores but {len(t)} targets')
     o = np.argsort(-s, kind='stable'); s, t = s[o], t[o]
@@ -85,6 +88,7 @@ def validate_predictions(pred, # parsed JSON: video name -> 17 scores
                          src:str='predictions' # where it came from, for messages
                         )->dict[str, list[float]]:
     "Check a submission mapping and return it with float scores."
+    import numpy as np
     if not isinstance(pred, dict): raise QVError(f'{src}: expected a JSON object {{"video.mp4": [17 scores]}}, got {type(pred).__name__}')
     if names is not None:
         miss = [k for k in names if k not in pred]
@@ -111,6 +115,7 @@ def preds2dict(names:list, # video names, one per row
                probs # (n, 17) scores
               )->dict[str, list[float]]:
     "A submission mapping from row-aligned `names` and `probs`."
+    import numpy as np
     probs = np.asarray(probs)
     if probs.shape != (len(names), N_CLASSES): raise ValueError(f'expected probs of shape ({len(names)}, {N_CLASSES}), got {probs.shape}')
     return {n: [float(x) for x in r] for n, r in zip(names, probs)}
@@ -137,6 +142,7 @@ def evaluate(gt_path, # official ground-truth label JSON
              pred_path # submission JSON
             )->tuple[float, np.ndarray]:
     "Mean AP (0..1) and per-class APs of a submission file against a label file."
+    import numpy as np
     labels = load_labels(gt_path)
     names = list(labels)
     pred = load_predictions(pred_path, names)
@@ -147,6 +153,7 @@ def _evaluator_report(gt_path, # official ground-truth label JSON
                       pred_path # submission JSON
                      )->str:
     "The official evaluator's printout: per-class AP table (×100), then `Avg.mAP` of the unrounded APs."
+    import numpy as np
     labels = load_labels(gt_path); names = list(labels)
     pred = load_predictions(pred_path, names)
     tab = ap_table(np.array([pred[k] for k in names]), labels2matrix(labels, names))
@@ -170,6 +177,7 @@ def check_preds(df, # a `DataFrame`: video, [fold,] and the 17 class columns
                 src:str='predictions' # where it came from, for messages
                ):
     "`df` checked: the class columns are there, every score is a finite number, no (video, fold) twice."
+    import numpy as np
     import pandas as pd
     if not isinstance(df, pd.DataFrame): raise QVError(f'{src}: expected a DataFrame of predictions, got {type(df).__name__}')
     miss = [c for c in ['video', *CLASSES] if c not in df.columns]

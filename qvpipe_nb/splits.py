@@ -6,7 +6,6 @@
 from __future__ import annotations
 import warnings
 from pathlib import Path
-import numpy as np
 from .core import *
 
 # %% auto #0
@@ -16,6 +15,7 @@ __all__ = ['FOLD_COLS', 'stratify', 'group_counts', 'make_folds', 'fold_table', 
 # %% ../nbs/04_splits.ipynb #265fd8ba
 def _iterstrat(Y:np.ndarray, r:np.ndarray, rng:np.random.RandomState, sizes:np.ndarray)->np.ndarray:
     "Iterative stratification (Sechidis et al. 2011) on label counts `Y` with row `sizes`; the iterstrat port."
+    import numpy as np
     n = len(Y)
     folds = np.zeros(n, dtype=int)
     c_folds = r * sizes.sum()                      # desired number of videos per fold
@@ -47,12 +47,14 @@ def _iterstrat(Y:np.ndarray, r:np.ndarray, rng:np.random.RandomState, sizes:np.n
 # %% ../nbs/04_splits.ipynb #e9d270e2
 def _chi2(Z:np.ndarray, folds:np.ndarray, k:int)->float:
     "Σ over columns and folds of (count − mean)² / mean."
+    import numpy as np
     m = np.maximum(Z.sum(0)/k, 1)
     return float((((np.stack([Z[folds == f].sum(0) for f in range(k)]) - Z.sum(0)/k)**2)/m).sum())
 
 # %% ../nbs/04_splits.ipynb #fd664908
 def _polish(Y:np.ndarray, sizes:np.ndarray, folds:np.ndarray, k:int, max_pass:int=50)->np.ndarray:
     "Move single rows between folds while that lowers the chi-square distance of class counts and fold sizes."
+    import numpy as np
     Z = np.concatenate([Y, sizes[:, None]], 1).astype(np.float64)
     m = np.maximum(Z.sum(0)/k, 1); W = Z/m
     T = np.stack([Z[folds == f].sum(0) for f in range(k)])
@@ -76,6 +78,7 @@ def stratify(Y, # (n, C) label counts per row (0/1 for single videos)
              polish:bool=True # move rows afterwards while that improves the balance
             )->np.ndarray:
     "Fold index (0..n_folds-1) of each row of `Y`, by count-aware iterative stratification."
+    import numpy as np
     Y = np.asarray(Y, dtype=np.int64)
     sizes = np.ones(len(Y), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
     rng = np.random.RandomState(seed)
@@ -89,6 +92,7 @@ def group_counts(labels:dict, # video name -> class ids
                  groups:dict|None=None # video -> source video, instead of the rule (see `read_groups`)
                 )->tuple[list, np.ndarray, np.ndarray, np.ndarray]:
     "What `stratify` splits: the source videos (sorted), their label counts (groups × 17) and sizes, and each video's group index."
+    import numpy as np
     names, pattern = list(labels), segment_re(group_re)
     grp = [groups[k] for k in names] if groups is not None else [group_of(k, pattern) for k in names]
     G = sorted(set(grp)); gi = {g: i for i, g in enumerate(G)}
@@ -144,6 +148,7 @@ def unbalanced(df, # a folds table
                slack:int=3 # allowed absolute deviation, when larger
               )->list[str]:
     "The class codes whose per-fold count is off its mean by more than `max(tol*mean, slack)`."
+    import numpy as np
     t = fold_table(df).loc[CLASSES].drop(columns='total').to_numpy(float)
     mean = t.mean(1, keepdims=True)
     return [c for c, bad in zip(CLASSES, (np.abs(t - mean) > np.maximum(tol*mean, slack)).any(1)) if bad]
@@ -152,6 +157,7 @@ def unbalanced(df, # a folds table
 def read_groups(path # a CSV with columns `video` and `group` (other columns are ignored)
                )->dict:
     "video -> source video (group) from a CSV, for `make_folds(groups=...)`."
+    import numpy as np
     import pandas as pd
     path = need_path(path, 'groups CSV')
     try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -177,6 +183,7 @@ def save_folds(df, # a folds table
 def load_folds(path # a folds CSV written by `save_folds` / `qvpipe_split`
               ):
     "Read and check a folds CSV: every cell, every name and every label list; a `QVError` names the row."
+    import numpy as np
     import pandas as pd
     path = need_path(path, 'folds file')
     try: df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding='utf-8')

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import os, re, sys, time
 from pathlib import Path
-import numpy as np
 from .core import *
 
 # %% auto #0
@@ -18,6 +17,7 @@ def cell_frames(n:int, # number of frames available (extracted) for the video
                 cells:int # number of cells in the grid
                )->list[int]:
     "Index of the frame shown in each cell, in temporal order; frames are spread (with repeats) when `n < cells`."
+    import numpy as np
     if n < 1: raise QVError('no frames to place in a super-image')
     if cells < 1: raise QVError(f'a grid needs at least one cell, got {cells}')
     if n >= cells: return np.linspace(0, n-1, cells).round().astype(int).tolist()
@@ -27,6 +27,7 @@ def cell_frames(n:int, # number of frames available (extracted) for the video
 def parse_grid(g # (rows, cols), an int for a square grid, or a string such as "3x3"
               )->tuple[int, int]:
     "A grid as `(rows, cols)`; a `QVError` for anything else."
+    import numpy as np
     if isinstance(g, str):
         m = re.fullmatch(r'\s*(\d+)\s*[xX×]\s*(\d+)\s*', g)
         if not m: raise QVError(f'bad grid {g!r}: expected ROWSxCOLS such as 3x3 or 2x4')
@@ -41,6 +42,7 @@ def parse_grid(g # (rows, cols), an int for a square grid, or a string such as "
 def parse_tile(t # an int (square), (width, height), or a string such as "224" or "320x180"
               )->tuple[int, int]:
     "A tile size as `(width, height)`; a `QVError` for anything else."
+    import numpy as np
     if isinstance(t, str):
         m = re.fullmatch(r'\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?', t)
         if not m: raise QVError(f'bad tile size {t!r}: expected pixels such as 224 or WIDTHxHEIGHT such as 320x180')
@@ -56,6 +58,7 @@ def _load_tile(f, # HxWx3 uint8 array, PIL image, or path of an image file
                size:tuple # (width, height) of the tile
               )->Image.Image:
     "One frame as an RGB PIL image of `size` (squashed)."
+    import numpy as np
     from PIL import Image
     if isinstance(f, (str, Path)):
         im = Image.open(f)
@@ -92,6 +95,7 @@ def shuffle_tiles(img, # a super-image: PIL image or HxWxC array
                   rng:np.random.Generator|None=None # random source when `order` is None
                  ):
     "`img` with its grid cells permuted; the same type as `img`."
+    import numpy as np
     from PIL import Image
     r, c = parse_grid(grid); n = r*c
     if order is None: order = (rng or np.random.default_rng()).permutation(n)
@@ -159,6 +163,7 @@ def _expected_size(grid, tile)->tuple[int, int]:
 
 def _build_one(row:dict, out:str, grid, tile, quality:int)->dict:
     "Build (or find cached) the super-image of one video; never raises."
+    import numpy as np
     from PIL import Image
     res = dict(video=row['video'], image='', n_frames=int(row['n_frames']), status='error', error='', built=False)
     try:

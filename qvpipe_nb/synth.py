@@ -7,10 +7,7 @@ from __future__ import annotations
 import json, sys
 from fractions import Fraction
 from pathlib import Path
-import numpy as np
 from .core import *
-from .synth_labels import QV_N, qv_freqs, synth_labels, video_seed
-from .synth_render import noise_fields, render_video, visibility
 
 # %% auto #0
 __all__ = ['to_yuv420', 'has_h264', 'write_video', 'make_synth', 'synth_cli']
@@ -19,6 +16,7 @@ __all__ = ['to_yuv420', 'has_h264', 'write_video', 'make_synth', 'synth_cli']
 def to_yuv420(frame:np.ndarray, # (H, W, 3) uint8 RGB, H and W even
              )->np.ndarray:
     "BT.601 limited-range YUV 4:2:0 planes (Y, then U, then V) of `frame` as one (H*3/2, W) uint8 array, in exact integers."
+    import numpy as np
     H, W, _ = frame.shape
     x = frame.astype(np.int32); r, g, b = x[..., 0], x[..., 1], x[..., 2]
     y = ((66*r + 129*g + 25*b + 128) >> 8) + 16
@@ -62,6 +60,7 @@ def _encode_mp4v(frames:np.ndarray, # (T, H, W, 3) uint8 RGB
                  path:Path # the mp4 file to write
                 ):
     "Write `frames` to `path` as MPEG-4 part 2 through OpenCV."
+    import numpy as np
     import cv2
     T, H, W, _ = frames.shape
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps, (W, H))
@@ -98,6 +97,7 @@ def _set_labels(labels, # None (draw them), a dict, or a label file
                 rare_boost:float # see `sample_labels`
                )->dict[str, list[int]]:
     "The set's labels: drawn with `synth_labels`, checked (a dict) or read (an official label file)."
+    from qvpipe_nb.synth_labels import synth_labels
     if labels is None: return synth_labels(n, seed, rare_boost)
     if isinstance(labels, dict): return validate_labels(labels, 'labels')
     return load_labels(labels)
@@ -120,6 +120,7 @@ def _claim_folder(out:Path, # the set's folder
 def _render_and_write(job:tuple # (name, ids, seed, path, size, n_frames, fps, codec, render_video kwargs)
                      )->tuple[str, str|None]:
     "Render and write one video (runs in a worker process); returns (name, error or None)."
+    from qvpipe_nb.synth_render import render_video
     name, ids, vseed, path, size, n_frames, fps, codec, kw = job
     try:
         write_video(render_video(ids, vseed, size, n_frames, **kw), path, fps, codec)
@@ -132,6 +133,7 @@ def _run_jobs(jobs:list, # `_render_and_write` jobs
               progress:bool # show a progress bar
              )->list[str]:
     "Run `jobs` on `workers` processes; returns the failures, one line each (also printed to stderr)."
+    from qvpipe_nb.synth_render import noise_fields
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from qvpipe_nb.progress import qv_progress
     if not jobs: return []
@@ -157,6 +159,8 @@ def _write_broken_files(out:Path, # the set's folder: files go to out/videos, th
                         taken:set # names in use
                        )->dict[str, str]:
     "Write `n` broken video files (empty, truncated, text) and `out/bad.txt`; returns name -> kind."
+    import numpy as np
+    from qvpipe_nb.synth_render import render_video
     rng, out_, vd = np.random.default_rng([seed, 13]), {}, out/'videos'
     kinds, good = ['empty', 'truncated', 'text'], None
     while len(out_) < n:
@@ -191,6 +195,7 @@ def make_synth(out, # output folder: videos/, labels.json, bad.txt, synth.json
                progress:bool=True # show a progress bar
               )->dict[str, list[int]]:
     "Write a synthetic QV-Pipe set into `out` and return its labels (video name -> class ids)."
+    from qvpipe_nb.synth_labels import video_seed
     out, (W, H) = Path(out), size
     _check_shape(size, n_frames)
     labels = _set_labels(labels, n, seed, rare_boost)

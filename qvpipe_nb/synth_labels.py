@@ -6,7 +6,6 @@
 from __future__ import annotations
 import zlib
 from functools import lru_cache
-import numpy as np
 from .core import *
 
 # %% auto #0
@@ -23,12 +22,14 @@ QV_LIFT = dict(CJ_FZ=.1, JG_FZ=2.8, JG_SL=1.7, SG_FS=.1, SG_CQ=.1, SG_QF=.1, SG_
 
 def qv_freqs()->np.ndarray:
     "Share of QV-Pipe train videos that have each class, in official order."
+    import numpy as np
     return np.array([QV_COUNTS[c] for c in CLASSES])/QV_N
 
 # %% ../nbs/02a_synth_labels.ipynb #9dea5749
 @lru_cache(1)
 def _lift_matrix()->np.ndarray:
     "`QV_LIFT` as a symmetric (17, 17) matrix of pair lifts, 1 where no lift is listed."
+    import numpy as np
     m = np.ones((N_CLASSES, N_CLASSES))
     for k, v in QV_LIFT.items():
         i, j = codes2ids(k.split('_')); m[i, j] = m[j, i] = v
@@ -43,6 +44,7 @@ def sample_labels(n:int, # number of videos
                   rare_boost:float=0. # 0: QV-Pipe frequencies; 1: all classes (and ZC) equally likely
                  )->list[list[int]]:
     "`n` label sets whose class frequencies and co-occurrences follow QV-Pipe train."
+    import numpy as np
     if not 0 <= rare_boost <= 1: raise QVError(f'rare_boost must be in [0, 1], got {rare_boost}')
     rng = np.random.default_rng([seed, 11])
     w = np.array([0.] + [_DRAW_WEIGHTS[c] for c in CLASSES[1:]])
@@ -64,6 +66,7 @@ def video_seed(seed:int, # the set's seed
                name:str # the video's file name
               )->int:
     "The render seed of video `name` in a set made with `seed`."
+    import numpy as np
     return int(np.random.SeedSequence([seed, zlib.crc32(name.encode())]).generate_state(1)[0])
 
 # %% ../nbs/02a_synth_labels.ipynb #fa077f92
@@ -90,6 +93,7 @@ def synth_labels(n:int, # number of videos
                  seg:float=.1 # share of videos that are segments of a longer inspection
                 )->dict[str, list[int]]:
     "Names and label sets of a synthetic set: QV-like names, some segment groups."
+    import numpy as np
     sets, rng = sample_labels(n, seed, rare_boost), np.random.default_rng([seed, 12])
     out, used, i = {}, set(), 0
     while i < n:
