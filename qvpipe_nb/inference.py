@@ -23,9 +23,9 @@ __all__ = ['META_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'load_checkpoint', 'run
 META_KEYS = ('arch', 'head', 'classes', 'kind', 'size')
 
 def _build(meta:dict)->torch.nn.Module:
-    "The network described by `meta` (random weights)."
+    "The network described by `meta` (random weights, drawn without touching the caller's global torch RNG)."
     from qvpipe_nb.models import qv_model
-    return qv_model(meta['arch'], n_out=meta.get('n_out', N_CLASSES), pretrained=False, head=meta.get('head', 'linear'),
+    with torch.random.fork_rng(devices=[]): return qv_model(meta['arch'], n_out=meta.get('n_out', N_CLASSES), pretrained=False, head=meta.get('head', 'linear'),
                     embed_dim=meta.get('embed_dim', 768), drop_rate=meta.get('drop_rate', 0.0))
 
 def load_checkpoint(path, # a `best.pth` written by qvpipe_train
