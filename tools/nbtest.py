@@ -8,9 +8,15 @@ def _run(fn, skip, force, basepath):
     # this worker was spawned, which makes spawn its default; notebooks expect Linux's usual fork for their own pools
     if sys.platform == 'linux': multiprocessing.set_start_method('fork', force=True)
     from nbdev.test import test_nb
-    import io, contextlib
+    import io, contextlib, shutil, tempfile
+    # the notebook's temporary files (and its subprocesses', through TMPDIR) go in one folder, removed afterwards:
+    # a full run writes a few GB of fake runs, checkpoints and videos that would otherwise stay in /tmp
+    tmp = tempfile.mkdtemp(prefix=f'qvpipe-test-{Path(fn).stem}-')
+    os.environ['TMPDIR'] = tmp; tempfile.tempdir = None
     err = io.StringIO()
-    with contextlib.redirect_stderr(err): ok, t = test_nb(Path(fn), skip_flags=skip, force_flags=force, basepath=basepath)
+    try:
+        with contextlib.redirect_stderr(err): ok, t = test_nb(Path(fn), skip_flags=skip, force_flags=force, basepath=basepath)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     return fn, ok, t, err.getvalue()
 
 def main():
