@@ -29,7 +29,7 @@ from .callback.ema import EMACallback
 # %% auto #0
 __all__ = ['HEADS', 'IMAGENET_STATS', 'LOSSES', 'PRECISIONS', 'MLDecoder', 'QVModel', 'load_pretrained_file', 'check_pretrained',
            'model_stats', 'qv_model', 'qv_splitter', 'LogProgressCallback', 'log_progress', 'qv_loss', 'qv_learner',
-           'check_precision', 'dls_stats', 'save_checkpoint']
+           'check_precision', 'dls_stats', 'eval_weights', 'save_checkpoint']
 
 # %% ../nbs/09_models.ipynb #7759b6b3
 class MLDecoder(nn.Module):
@@ -322,6 +322,15 @@ def dls_stats(dls # fastai `DataLoaders` (or a `DataLoader`)
         if isinstance(t, Normalize): return [round(float(v), 6) for v in t.mean.flatten()], [round(float(v), 6) for v in t.std.flatten()]
     return None
 
+# %% ../nbs/09_models.ipynb #8e0c597d
+def eval_weights(learn # a fastai `Learner` (with `learn.ema_model` once `EMACallback` has started a fit)
+                )->dict:
+    "The weights to evaluate and keep: the EMA weights (`learn.ema_model`) when EMA is on, else the model's."
+    from fastai.torch_core import get_model
+    m = getattr(learn, 'ema_model', None)
+    m = get_model(learn.model) if m is None else m
+    return {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
+
 # %% ../nbs/09_models.ipynb #a24c1792
 def save_checkpoint(learn:Learner, # a learner from `qv_learner`
                     file, # destination, e.g. 'runs/mine/fold0/best.pth' (written atomically)
@@ -333,10 +342,7 @@ def save_checkpoint(learn:Learner, # a learner from `qv_learner`
                     **meta # more metadata to record (e.g. `fold`, `name`)
                    )->Path:
     "Save the weights of `learn` (its EMA weights if any) and the metadata `qvpipe_predict` needs to rebuild the model."
-    from fastai.torch_core import get_model
-    m = getattr(learn, 'ema_model', None)
-    m = get_model(learn.model) if m is None else m
-    w = {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
+    w = eval_weights(learn)
     if kind == 'superimage' and tile is None: raise QVError('save_checkpoint: give the tile (width, height) of the super-images it was trained on')
     r, c = (int(v) for v in grid.lower().split('x'))
     mean, std = dls_stats(learn.dls) or model_stats(learn.qv_config['arch'])   # the statistics prediction must apply

@@ -19,10 +19,11 @@ from fastai.distributed import DistributedDL, DistributedTrainer  # also adds `L
 from fastai.torch_core import set_seed, rank_distrib, num_distrib, get_model
 from .superimage import parse_grid
 from .metrics import mean_ap
+from .models import eval_weights
 
 # %% auto #0
 __all__ = ['TrainConfig', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'preflight', 'run_inputs',
-           'eval_weights', 'BestCheckpoint', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli']
+           'BestCheckpoint', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli']
 
 # %% ../nbs/10_train.ipynb #ba86c9c7
 @dataclass
@@ -196,14 +197,6 @@ def run_inputs(cfg:TrainConfig, # the run's config
     with Image.open(items.image.iloc[0]) as im: w, h = im.size
     if w % c or h % r: raise QVError(f'{items.image.iloc[0]}: a {w}x{h} image is not a {r}x{c} grid of equal tiles; set grid to the one the super-images were built with')
     return dict(k=r*c, tile=[w//c, h//r])
-
-# %% ../nbs/10_train.ipynb #8e0c597d
-def eval_weights(learn # a fastai `Learner` (with `learn.ema_model` once `EMACallback` has started a fit)
-                )->dict:
-    "The weights to evaluate and keep: the EMA weights (`learn.ema_model`) when EMA is on, else the model's."
-    m = getattr(learn, 'ema_model', None)
-    m = get_model(learn.model) if m is None else m
-    return {k: v.detach().cpu().clone() for k, v in get_model(m).state_dict().items()}
 
 # %% ../nbs/10_train.ipynb #4cb13b3e
 class BestCheckpoint(TrackerCallback):
