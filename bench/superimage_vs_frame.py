@@ -34,7 +34,8 @@ def main():
     from qvpipe_nb.superimage import build_superimages
     from qvpipe_nb.train import load_config, train_fold
     from qvpipe_nb.inference import predict
-    from qvpipe_nb.ensemble import read_preds, fold_mean
+    from qvpipe_nb.ensemble import fold_mean
+    from qvpipe_nb.metrics import read_preds
     from qvpipe_nb.metrics import mean_ap
     from qvpipe_nb.core import labels2matrix
     W, H = map(int, a.size.split('x'))

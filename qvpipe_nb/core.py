@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #17bebfd2
 from __future__ import annotations
-import argparse, inspect, json, os, re, sys, tempfile, warnings
+import argparse, inspect, json, numbers, os, re, sys, tempfile, warnings
 from contextlib import contextmanager
 from copy import copy
 from functools import wraps
@@ -16,7 +16,7 @@ __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 
            'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'qv_parser',
            'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth',
            'validate_labels', 'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos',
-           'ext_key', 'Scan', 'scan_dataset', 'real_data_dir', 'default_workers']
+           'ext_key', 'Scan', 'scan_dataset', 'size_hw', 'real_data_dir', 'default_workers']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -365,6 +365,12 @@ def scan_dataset(videos, # a folder of videos
     "Reconcile a video folder with a label file."
     labels = labels if isinstance(labels, dict) else load_labels(labels)
     return Scan(list_videos(videos), labels)
+
+# %% ../nbs/00_core.ipynb #10bbdc0d
+def size_hw(size # a side (int) or (height, width)
+           )->tuple[int, int]:
+    "(height, width) of a size given as one side (a square) or as (height, width)."
+    return (int(size), int(size)) if isinstance(size, numbers.Integral) else tuple(int(s) for s in size)
 
 # %% ../nbs/00_core.ipynb #29eb45dd
 def real_data_dir()->Path|None:

@@ -83,17 +83,13 @@ class ImageArray(np.ndarray):
         return a.view(cls)
 
 # %% ../nbs/08_data.ipynb #39e504b5
-def _hw(size)->tuple[int, int]:
-    "(height, width) of a size given as an int (a square side) or (height, width)."
-    return (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
-
 def _jpeg_array(path, size=None)->np.ndarray|None:
     "A JPEG's RGB array from libjpeg-turbo, DCT-scaled (n/8) when `size` is at most half the image; None when simplejpeg cannot read it."
     import simplejpeg
     data = Path(path).read_bytes()
     try:
         H, W = simplejpeg.decode_jpeg_header(data)[:2]
-        h, w = (H, W) if size is None else _hw(size)
+        h, w = (H, W) if size is None else size_hw(size)
         small = H >= 2*h and W >= 2*w     # below half, a scaled decode is no faster than a full one (measured)
         return simplejpeg.decode_jpeg(data, 'RGB', min_height=h if small else 0, min_width=w if small else 0)
     except ValueError: return None        # not a JPEG it reads: PIL decides, and reports a broken file
@@ -101,7 +97,7 @@ def _jpeg_array(path, size=None)->np.ndarray|None:
 def _pil_array(path, size=None)->np.ndarray:
     "An image's RGB array through PIL, decoded at a reduced scale (JPEG `draft`) that still covers `size`."
     im = Image.open(path)
-    if size is not None: h, w = _hw(size); im.draft('RGB', (w, h))
+    if size is not None: h, w = size_hw(size); im.draft('RGB', (w, h))
     return np.asarray(im.convert('RGB'))
 
 # %% ../nbs/08_data.ipynb #fc77b53a
@@ -139,7 +135,7 @@ class ResizeIfNeeded(DisplayedTransform):
     "Squash an image to `size` (bilinear; area-averaged when shrinking, as PIL's antialiased bilinear), passing one already that size through."
     order = 1
     def __init__(self, size): # int or (height, width)
-        super().__init__(); self.size = _hw(size)
+        super().__init__(); self.size = size_hw(size)
     def encodes(self, x:ImageArray):
         import cv2
         (h, w), (H, W) = self.size, x.shape[:2]

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import Param
 from .core import *
-from .metrics import mean_ap, validate_predictions, evaluate, _hits_at_each_score
-from .metrics import PRED_COLS, check_preds, read_preds, run_oof, run_labels, read_labels   # where they were before
+from .metrics import mean_ap, validate_predictions, evaluate, check_preds, read_preds, run_oof, run_labels, read_labels, _hits_at_each_score
 
 # %% auto #0
 __all__ = ['fold_mean', 'align', 'blend', 'fit_weights', 'zc_rule', 'tune_zc', 'best_f1', 'f1_thresholds', 'apply_thresholds',

@@ -36,11 +36,11 @@ def export_onnx(run, # a run folder of qvpipe_train (every fold checkpoint goes 
                 opset:int=17 # ONNX opset
                )->Path:
     "Write the run as one ONNX graph with a dynamic batch, and its preprocessing; returns the .onnx path."
-    from qvpipe_nb.inference import run_checkpoints, load_checkpoint, _size, _default_tile
+    from qvpipe_nb.inference import run_checkpoints, load_checkpoint, _default_tile
     from qvpipe_nb.superimage import parse_grid
     run = need_path(run, 'run folder', is_dir=True); out = Path(out); out.mkdir(parents=True, exist_ok=True)
     cks = [load_checkpoint(p) for p in run_checkpoints(run)]
-    meta = cks[0][1]; (h, w), g = _size(meta['size']), parse_grid(meta.get('grid', '3x3'))
+    meta = cks[0][1]; (h, w), g = size_hw(meta['size']), parse_grid(meta.get('grid', '3x3'))
     mean, std = meta.get('mean', (0.485, 0.456, 0.406)), meta.get('std', (0.229, 0.224, 0.225))
     net = FoldMean([m for m, _ in cks], mean, std, flip).eval()
     info = dict(run=run.name, kind=meta['kind'], classes=CLASSES, input='uint8 RGB (batch, 3, height, width)', height=h, width=w,

@@ -58,7 +58,7 @@ class Predictor:
                  evidence:bool=True, # compute per-cell (or per-frame) evidence
                  bs:int=16): # videos per model call
         import torch
-        from qvpipe_nb.inference import run_checkpoints, load_checkpoint, _device, _default_tile, _size
+        from qvpipe_nb.inference import run_checkpoints, load_checkpoint, _device, _default_tile
         from qvpipe_nb.superimage import parse_grid
         self.dev, self.flip, self.evidence, self.bs = _device(device), tta_flip, evidence, bs
         self.blend = blend or dict(weights={}, zc_t=None, zc_factor=None, thresholds=None)
@@ -69,7 +69,7 @@ class Predictor:
             cks = [load_checkpoint(p) for p in files]
             meta = cks[0][1]
             g = parse_grid(meta.get('grid', '3x3'))
-            spec = (meta['kind'], g, _default_tile(meta, g) if meta['kind'] == 'superimage' else None, _size(meta['size']))
+            spec = (meta['kind'], g, _default_tile(meta, g) if meta['kind'] == 'superimage' else None, size_hw(meta['size']))
             self.runs.append(dict(name=r.name, models=[m.to(self.dev).eval() for m, _ in cks], meta=meta, spec=spec,
                                   files=[str(p) for p in files]))
         w = self.blend['weights']

@@ -59,10 +59,6 @@ def run_checkpoints(run # a run folder of qvpipe_train
     return fs
 
 # %% ../nbs/11_inference.ipynb #c2a53aab
-def _size(size)->tuple[int, int]:
-    "(height, width) of a model input size given as an int or (height, width)."
-    return (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
-
 class ImageSet(torch.utils.data.Dataset):
     "Image files as uint8 tensors (views, 3, H, W), one view per cell order (None: as it is), and whether the file could be read."
     def __init__(self,
@@ -72,7 +68,7 @@ class ImageSet(torch.utils.data.Dataset):
                  grid=(3, 3) # the super-images' grid, for `orders`
                 ):
         from qvpipe_nb.data import LoadImage, ResizeIfNeeded
-        self.paths, self.orders, self.grid, self.hw = list(paths), list(orders), parse_grid(grid), _size(size)
+        self.paths, self.orders, self.grid, self.hw = list(paths), list(orders), parse_grid(grid), size_hw(size)
         self.load, self.resize = LoadImage(self.hw), ResizeIfNeeded(self.hw)   # as the validation set in training
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
@@ -133,7 +129,7 @@ def auto_bs(size, # model input: a side or (height, width)
             device=None # where the model runs
            )->int:
     "Images per batch for prediction: 64 views of 448x448 on a GPU (inference keeps no activations for a backward pass), scaled by pixels; 8 on a CPU."
-    h, w = _size(size)
+    h, w = size_hw(size)
     if _device(device).type != 'cuda': return max(1, min(8, 8*448*448//(h*w*views)))
     return max(1, min(256, 64*448*448//(h*w*views)))
 

@@ -119,9 +119,10 @@ def fake_oof_run(root, # where `folds.csv` and the run folder go
     root = Path(root); fcsv = root/'folds.csv'; root.mkdir(parents=True, exist_ok=True)
     fdf = pd.DataFrame(y, columns=CLASSES).assign(video=names, fold=np.arange(len(names)) % folds)[['video', 'fold', *CLASSES]]
     fdf.to_csv(fcsv, index=False)
+    P = P.set_index('video')
     for f in range(folds):
-        write_oof(root/name/f'fold{f}'/'oof.csv', list(np.asarray(names)[fdf.fold.values == f]),
-                  P.set_index('video').loc[list(np.asarray(names)[fdf.fold.values == f]), CLASSES].values, f)
+        held = list(np.asarray(names)[fdf.fold.values == f])
+        write_oof(root/name/f'fold{f}'/'oof.csv', held, P.loc[held, CLASSES].values, f)
         (root/name/f'fold{f}'/'config.yaml').write_text(f'name: {name}\nfolds_csv: {fcsv}\n')
     return root/name
 
