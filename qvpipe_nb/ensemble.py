@@ -71,7 +71,7 @@ def _targets(labels, # official labels {video: ids}, or a DataFrame with video a
             )->np.ndarray:
     "The (n, 17) multi-hot targets of `names`; a `QVError` naming a video without labels."
     if isinstance(labels, pd.DataFrame):
-        lab = labels.drop_duplicates('video').set_index(labels.drop_duplicates('video').video.astype(str))
+        lab = labels.drop_duplicates('video'); lab = lab.set_index(lab.video.astype(str))
         miss = [n for n in names if n not in lab.index]
         if not miss: return lab.loc[names, CLASSES].values.astype(np.float32)
     else:

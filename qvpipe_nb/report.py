@@ -223,10 +223,9 @@ def write_report(out, # report folder, e.g. reports/<name>
         res.insert(3, 'test_mAP', [tmap[k] for k in res.model])
         m['test_map'] = float(tmap['ensemble'])
         for k in m['models']: m['models'][k]['test_map'] = float(tmap[k])
-    mp, aps = mean_ap(pm, ym)
-    ap = ap_table(pm, ym)
+    ap = ap_table(pm, ym)                          # the per-class APs, computed once
     if what == 'test': ap['OOF_AP'] = mean_ap(ens, y)[1]
-    m.update(map=float(mp), map_on=what, per_class_ap={c: float(a) for c, a in zip(CLASSES, aps)}, n_videos=len(ym), n_oof_videos=len(names))
+    m.update(map=float(ap.AP.mean()), map_on=what, per_class_ap={c: float(a) for c, a in zip(CLASSES, ap.AP)}, n_videos=len(ym), n_oof_videos=len(names))
     blocks = [*_summary_blocks(m, res, fill), ('h', f'Per-class AP ({what})'), ('table', ap.drop(columns='id')),
               *_figures(out, ap, pm, ym, what), *_threshold_blocks(thresholds)]
     _write_report_files(out, *_render(blocks, title), m, thresholds)
