@@ -16,10 +16,11 @@ from fastcore.basics import patch
 from .core import *
 from .metrics import average_precision, ap_table, load_predictions, pr_curve, run_oof
 from .saliency import gradcam, cam_overlay, image_tensor
+from .report import plot_aps
 
 # %% auto #0
 __all__ = ['ErrorData', 'class_aps', 'threshold_stats', 'top_errors', 'cooccurrence', 'fold_aps', 'fig2png', 'plot_pr',
-           'plot_cooc', 'plot_aps', 'plot_folds', 'thumbnail', 'demo_errors', 'ErrorBrowser']
+           'plot_cooc', 'plot_folds', 'thumbnail', 'demo_errors', 'ErrorBrowser']
 
 # %% ../nbs/13_analysis.ipynb #d919002c
 class ErrorData:
@@ -194,18 +195,6 @@ def plot_cooc(m:np.ndarray, # a (17, 17) `cooccurrence` matrix
     ax.set(xlabel='predicted', ylabel='true')
     if highlight: ax.add_patch(Rectangle((-.5, CLASS2ID[highlight]-.5), N_CLASSES, 1, fill=False, ec='C2', lw=2))
     fig.colorbar(im, ax=ax, fraction=.046)
-    return fig
-
-# %% ../nbs/13_analysis.ipynb #1a087ee9
-def plot_aps(table, # a `class_aps` table
-             highlight:str|None=None, # class code to draw in red
-             size=(6.4, 3.0) # figure size in inches
-            )->Figure:
-    "Bar chart of a `class_aps` table, `highlight` in red."
-    fig = Figure(figsize=size); ax = fig.add_subplot()
-    cs = ['C3' if c == highlight else 'C0' for c in table.code]
-    ax.bar(table.code, table.AP, color=cs); ax.set(ylim=(0, 1), ylabel='AP (official)', title=f'per-class AP, mAP {table.AP.mean():.3f}')
-    ax.tick_params(axis='x', labelsize=8, rotation=90); ax.grid(axis='y', alpha=.3)
     return fig
 
 # %% ../nbs/13_analysis.ipynb #fdfc539d

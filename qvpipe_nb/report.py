@@ -12,7 +12,7 @@ from .metrics import mean_ap, ap_table, pr_curve
 from .ensemble import align, blend, fold_mean, zc_rule, _norm_weights, _targets
 
 # %% auto #0
-__all__ = ['write_report']
+__all__ = ['plot_aps', 'write_report']
 
 # %% ../nbs/12a_report.ipynb #c0e53937
 def _md_text(v # any value shown in Markdown
@@ -59,16 +59,19 @@ def _render(blocks:list, # ('h', text), ('p', text), ('table', df), ('img', file
     return '\n\n'.join(md) + '\n', f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>\n' + '\n'.join(ht) + '\n</body></html>\n'
 
 # %% ../nbs/12a_report.ipynb #08594a36
-def _ap_bars_figure(ap:pd.DataFrame, # an `ap_table`
-                    what:str # which videos, for the title
-                   ):
-    "A `Figure` (Agg canvas, no pyplot) of the per-class AP as bars, grey where a class has no positives."
+def plot_aps(table, # an `ap_table` (or `analysis.class_aps`) table: code, n_pos, AP
+             highlight:str|None=None, # class code to draw in red
+             size=(6.4, 3.0), # figure size in inches
+             title:str|None=None # the title (default: the table's mean AP)
+            ):
+    "A `Figure` (Agg canvas, no pyplot) of the per-class AP as bars in the table's order: `highlight` red, classes without positives grey."
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    fig = Figure(figsize=(6, 2.6), dpi=80); FigureCanvasAgg(fig); ax = fig.add_subplot()
-    ax.bar(ap.code, ap.AP, color=['#888' if n == 0 else '#3a7' for n in ap.n_pos])
-    ax.set_ylim(0, 1); ax.set_ylabel('AP'); ax.set_title(f'per-class AP ({what})', fontsize=9); ax.tick_params(labelsize=7)
-    fig.tight_layout()
+    fig = Figure(figsize=size); FigureCanvasAgg(fig); ax = fig.add_subplot()
+    cs = ['C3' if c == highlight else '#888' if n == 0 else 'C0' for c, n in zip(table.code, table.n_pos)]
+    ax.bar(table.code, table.AP, color=cs)
+    ax.set(ylim=(0, 1), ylabel='AP (official)', title=title or f'per-class AP, mAP {table.AP.mean():.3f}')
+    ax.tick_params(axis='x', labelsize=8, rotation=90); ax.grid(axis='y', alpha=.3)
     return fig
 
 # %% ../nbs/12a_report.ipynb #3bb760aa
@@ -96,7 +99,7 @@ def _figures(out:Path, # the report folder
              what:str # which videos, for titles
             )->list:
     "Write ap_bars.png and pr_weakest.png into `out`; their report blocks."
-    _ap_bars_figure(ap, what).savefig(out/'ap_bars.png')
+    plot_aps(ap, size=(6, 2.6), title=f'per-class AP ({what})').savefig(out/'ap_bars.png', dpi=80, bbox_inches='tight')
     _pr_weakest_figure(ap, p, y, what).savefig(out/'pr_weakest.png')
     return [('img', 'ap_bars.png', f'Per-class AP ({what})'), ('img', 'pr_weakest.png', f'PR curves of the 3 weakest classes ({what})')]
 
