@@ -4,7 +4,7 @@
 
 # %% ../nbs/00b_taxonomy.ipynb #4d1c66fe
 from __future__ import annotations
-import csv, hashlib, io, json, re, sys, unicodedata, warnings
+import csv, hashlib, io, json, sys, unicodedata, warnings
 from importlib.resources import files
 from pathlib import Path
 from fastcore.script import Param
