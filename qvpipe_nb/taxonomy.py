@@ -15,7 +15,7 @@ __all__ = ['MAX_FILE_BYTES', 'MAX_LABEL_BYTES', 'GROUP_NAMES', 'QVPIPE', 'Taxono
            'map_names', 'load_taxonomy', 'LabelSet', 'taxonomy_beside', 'read_labels', 'write_labels', 'CodeMap',
            'convert_labels', 'map_scores', 'labels_cli']
 
-# %% ../nbs/00b_taxonomy.ipynb #dfc247bd
+# %% ../nbs/00b_taxonomy.ipynb #7f707566
 MAX_FILE_BYTES = 1_000_000          # the largest taxonomy or map file read
 MAX_LABEL_BYTES = 64_000_000        # the largest label file read (QV-Pipe's 9,601 videos take 0.3 MB)
 
@@ -30,7 +30,7 @@ def _read_text(path, # a file a user gave
     try: return b.decode('utf-8-sig')
     except UnicodeDecodeError: raise QVError(f'{path}: {what} is not a UTF-8 text file; save it as UTF-8') from None
 
-# %% ../nbs/00b_taxonomy.ipynb #70715de3
+# %% ../nbs/00b_taxonomy.ipynb #051b4af3
 class _Refused(Exception):
     "A YAML construct we do not read (an alias, a key given twice)."
 
@@ -75,7 +75,7 @@ def _parse(text:str, # the file's text
                       f'{f" at line {m.line+1}" if m else ""})') from None
     except (ValueError, RecursionError) as e: raise QVError(f'{path}: {what} could not be read ({type(e).__name__}: {str(e)[:100]})') from None
 
-# %% ../nbs/00b_taxonomy.ipynb #259e4ca3
+# %% ../nbs/00b_taxonomy.ipynb #16c5c62a
 _HIDDEN = {'Cc', 'Cf', 'Cs', 'Co', 'Cn', 'Zl', 'Zp'}    # control, format (zero-width, bidi), surrogate, private, unassigned, separators
 
 def _text(v, # a value read from a file
@@ -96,7 +96,7 @@ def _text(v, # a value read from a file
         raise QVError(f'{src}: {what} {brief(v)} is not a code: use letters, digits, "_", "-" or "." and start with a letter or digit')
     return s
 
-# %% ../nbs/00b_taxonomy.ipynb #36053939
+# %% ../nbs/00b_taxonomy.ipynb #831b9e30
 GROUP_NAMES = ('normal', 'structural', 'functional', 'other')
 
 def _list(v, src:str, what:str)->list:
@@ -110,7 +110,7 @@ def _codes_str(codes:list, n:int=120)->str:
     s = ' '.join(codes)
     return s if len(s) <= n else s[:n].rsplit(' ', 1)[0] + f' ... ({len(codes)} codes)'
 
-# %% ../nbs/00b_taxonomy.ipynb #613bf146
+# %% ../nbs/00b_taxonomy.ipynb #cf18bfe6
 class Taxonomy:
     "A vocabulary of defect codes: order, names, groups, severity and an optional normal code; checked when made."
     def __init__(self, codes:list, # class codes in class order (the order of label ids, scores and model outputs)
@@ -329,7 +329,7 @@ class Taxonomy:
         self.check_normal(out, src, strict)
         return out
 
-# %% ../nbs/00b_taxonomy.ipynb #edd16095
+# %% ../nbs/00b_taxonomy.ipynb #2911198a
 QVPIPE = Taxonomy('ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL',
                   names=dict(ZC='normal', CJ='deposit (sediment)', CK='offset joint', ZW='obstacle', JG='scale (crust)',
                              SG='tree roots', PL='crack / rupture', BX='deformation', CR='intruding object', FZ='floating scum',
@@ -340,7 +340,7 @@ QVPIPE = Taxonomy('ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL',
                   severity='PL BX TJ SL CK FS QF CR TL AJ ZW CQ SG CJ JG FZ', normal='ZC', name='qvpipe',
                   src='qvpipe_nb.taxonomy.QVPIPE')
 
-# %% ../nbs/00b_taxonomy.ipynb #b6ce75c4
+# %% ../nbs/00b_taxonomy.ipynb #f161656c
 def taxonomies_dir()->Path:
     "The folder of the taxonomies and maps that ship with the package."
     return Path(str(files('qvpipe_nb')/'taxonomies'))
@@ -366,7 +366,7 @@ def _find(spec, # a file, or the name of a packaged one
     if len(p.parts) == 1 and (taxonomies_dir()/f'{name}{suffix}').is_file(): return taxonomies_dir()/f'{name}{suffix}'
     raise QVError(f'{what} file not found: {spec}; give a file or the name of a packaged {what}: {", ".join(names)}')
 
-# %% ../nbs/00b_taxonomy.ipynb #34bdfdb3
+# %% ../nbs/00b_taxonomy.ipynb #ea11d305
 def load_taxonomy(spec=None # a `Taxonomy`, a taxonomy file, or a packaged name ('qvpipe', 'coarse', 'en13508'); None: QV-Pipe's
                  )->Taxonomy:
     "The taxonomy `spec` names, read and checked."
@@ -374,7 +374,7 @@ def load_taxonomy(spec=None # a `Taxonomy`, a taxonomy file, or a packaged name 
     if isinstance(spec, Taxonomy): return spec
     return Taxonomy.load(_find(spec, 'taxonomy', '.yaml', taxonomy_names()))
 
-# %% ../nbs/00b_taxonomy.ipynb #53cf2115
+# %% ../nbs/00b_taxonomy.ipynb #f62f605a
 class LabelSet:
     "Labels of videos in one taxonomy: video name -> sorted class ids, checked when made."
     def __init__(self, labels:dict, # video name -> class ids
@@ -411,7 +411,7 @@ class LabelSet:
         "Write the labels (see `write_labels`)."
         return write_labels(self, path)
 
-# %% ../nbs/00b_taxonomy.ipynb #7ba6c033
+# %% ../nbs/00b_taxonomy.ipynb #43e871e4
 _FORMULA = frozenset("=+-@'")
 
 def _to_cell(name:str)->str:
@@ -422,7 +422,7 @@ def _from_cell(s:str)->str:
     "The video name of a CSV cell written by `_to_cell`."
     return s[1:] if s[:1] == "'" and len(s) > 1 and s[1] in _FORMULA else s
 
-# %% ../nbs/00b_taxonomy.ipynb #bd2fcd64
+# %% ../nbs/00b_taxonomy.ipynb #8799abe2
 def taxonomy_beside(path # a label file
                    )->Path:
     "Where the taxonomy of the label file `path` lies: `labels.json` -> `labels.taxonomy.yaml`."
@@ -438,7 +438,7 @@ def _labels_taxonomy(path, taxonomy)->Taxonomy:
     if side_t is not None: side_t.check_match(t, f'{path} (with {side.name} beside it)', '; or remove the file beside the labels')
     return t
 
-# %% ../nbs/00b_taxonomy.ipynb #392d68a1
+# %% ../nbs/00b_taxonomy.ipynb #37da867b
 def _read_csv(text:str, path, tax:Taxonomy)->dict:
     "Video name -> class ids from a label CSV's text."
     rows = csv.reader(io.StringIO(text, newline=''), strict=True)
@@ -471,7 +471,7 @@ def read_labels(path, # a label file: .csv (video,codes) or .json (official: vid
     raw = _read_csv(text, path, tax) if kind == '.csv' else _parse(text, path, 'label file')
     return LabelSet(raw, tax, str(path), strict)
 
-# %% ../nbs/00b_taxonomy.ipynb #3b188bd1
+# %% ../nbs/00b_taxonomy.ipynb #6ccb6bfa
 def write_labels(labels:LabelSet, # the labels to write
                  path # .csv: video,codes (codes separated by spaces); .json: official ids
                 )->Path:
@@ -488,7 +488,7 @@ def write_labels(labels:LabelSet, # the labels to write
         for v, ids in labels.labels.items(): w.writerow([_to_cell(v), ' '.join(tax.codes_of(ids))])
     return path
 
-# %% ../nbs/00b_taxonomy.ipynb #7abfff08
+# %% ../nbs/00b_taxonomy.ipynb #4361b6fb
 class CodeMap:
     "A map from the codes of `src` to those of `dst`: one to one, many to one, or dropped; checked against both."
     def __init__(self, pairs:dict, # source code -> target code
@@ -569,7 +569,7 @@ class CodeMap:
             return t
         return cls(d.get('map') or {}, d.get('drop'), tax(src, 'from'), tax(dst, 'to'), str(path))
 
-# %% ../nbs/00b_taxonomy.ipynb #3bea66e3
+# %% ../nbs/00b_taxonomy.ipynb #2a825788
 def convert_labels(labels:LabelSet, # labels in the map's source taxonomy
                    m:CodeMap # the map
                   )->LabelSet:
@@ -587,7 +587,7 @@ def convert_labels(labels:LabelSet, # labels in the map's source taxonomy
         out[v] = sorted(m.dst.ids(sorted(cs)))
     return LabelSet(out, m.dst, f'{labels.src} -> {m.dst.name}')
 
-# %% ../nbs/00b_taxonomy.ipynb #e8f6538d
+# %% ../nbs/00b_taxonomy.ipynb #1a5d22e4
 def map_scores(P:np.ndarray, # scores (videos × classes of `src`)
                src:Taxonomy, # the taxonomy of the scores (a run's)
                dst:Taxonomy, # the taxonomy to score in
@@ -608,7 +608,7 @@ def map_scores(P:np.ndarray, # scores (videos × classes of `src`)
         if cols: out[:, j] = P[:, cols].max(1)
     return out
 
-# %% ../nbs/00b_taxonomy.ipynb #d514ec36
+# %% ../nbs/00b_taxonomy.ipynb #8c4abe8f
 @script
 def labels_cli(action:Param(type=str, choices=['convert']), # what to do: "convert" a label set to another taxonomy
                labels:str, # label file: .csv (video,codes) or official .json (video -> class ids)
