@@ -99,13 +99,21 @@ def _check(name:str, v, typ:str, src:str):
 
 # %% ../nbs/10_train.ipynb #02e03a58
 class _Loader(yaml.SafeLoader):
-    "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string)."
+    "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string), and refusing aliases."
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):     # `*a`: one line can stand for 10**9 values (an alias bomb); configs never need it
+            e = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f'an alias (*{str(e.anchor)[:20]}) is not allowed in a config; write the value out', e.start_mark)
+        return super().compose_node(parent, index)
 _Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$'),
                               list('-+0123456789.'))
 
 # %% ../nbs/10_train.ipynb #5c582df9
+_MAX_YAML = 1_000_000   # characters: a config is a few hundred
+
 def _yaml(text:str):
-    "Parse YAML `text` with `_Loader`."
+    "Parse YAML `text` with `_Loader` (no aliases, at most `_MAX_YAML` characters)."
+    if len(text) > _MAX_YAML: raise yaml.YAMLError(f'{len(text):,} characters, more than a config can be ({_MAX_YAML:,})')
     return yaml.load(text, Loader=_Loader)
 
 # %% ../nbs/10_train.ipynb #293f6ecd
