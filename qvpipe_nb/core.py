@@ -14,9 +14,10 @@ from fastcore.script import Param
 # %% auto #0
 __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
            'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'qv_parser',
-           'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth',
-           'validate_labels', 'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos',
-           'ext_key', 'Scan', 'scan_dataset', 'size_hw', 'real_data_dir', 'default_workers']
+           'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'name_key', 'child_path',
+           'csv_cell', 'csv_name', 'load_pth', 'validate_labels', 'read_json', 'load_labels', 'save_labels',
+           'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan', 'scan_dataset', 'size_hw', 'real_data_dir',
+           'default_workers']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -168,10 +169,12 @@ def atomic_write(path, # the final file
 def atomic_save(path, # the final file
                 save, # `save(tmp_path)` writes the content to a path
                ):
-    "Call `save` on a temporary path beside `path` (same suffix), then rename it into place."
+    "Call `save` on a temporary path beside `path` (same suffix, created exclusively), then rename it into place."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.{os.getpid()}.tmp{path.suffix}')
-    try: save(tmp); os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix=f'.tmp{path.suffix}')   # never a name planted in advance
+    os.close(fd); tmp = Path(tmp)
+    try:
+        save(tmp); os.chmod(tmp, 0o666 & ~_umask()); os.replace(tmp, path)
     except BaseException: tmp.unlink(missing_ok=True); raise
     return path
 
@@ -179,14 +182,25 @@ def atomic_save(path, # the final file
 def brief(v, # any value read from a file
          n:int=60 # longest rendering
         )->str:
-    "`v` for an error message: JSON-quoted, escapes for control characters, cut to `n` characters."
-    try: s = json.dumps(v, default=repr, ensure_ascii=False)
+    "`v` for an error message: JSON-quoted, escapes for control characters, cut to `n` characters (rendering stops there)."
+    parts, size = [], 0
+    try:
+        for p in json.JSONEncoder(default=repr, ensure_ascii=False).iterencode(v):   # lazy: a YAML alias bomb is never expanded
+            parts.append(p); size += len(p)
+            if size > n: break
+        s = ''.join(parts)
     except (ValueError, TypeError, RecursionError): s = f'<{type(v).__name__}>'
     s = s.encode('utf-8', 'backslashreplace').decode('utf-8')      # lone surrogates become \\udxxx, printable
     return s if len(s) <= n else s[:n-3] + '...'
 
 # %% ../nbs/00_core.ipynb #530d75cc
 _BAD_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\\\]')
+_INVISIBLE = set('\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0') | {chr(c) for c in range(0xfe00, 0xfe10)}   # fillers, variation selectors
+
+def _invisible(name:str)->str|None:
+    "The first invisible, bidi-control or line-separator character of `name`, if any."
+    import unicodedata
+    return next((ch for ch in name if ch in _INVISIBLE or unicodedata.category(ch) in ('Cf', 'Zl', 'Zp')), None)
 
 def check_name(name, # a video (or other file) name read from a file
                src:str='labels', # where it came from, for messages
@@ -201,17 +215,42 @@ def check_name(name, # a video (or other file) name read from a file
     try: b = name.encode('utf-8')
     except UnicodeEncodeError: raise QVError(f'{src}: {what} {brief(name)} is not valid Unicode; {fix}') from None
     if len(b) > 255: raise QVError(f'{src}: {what} {brief(name)} is {len(b)} bytes long, more than a file name can be (255); {fix}')
+    if (ch := _invisible(name)) is not None:
+        raise QVError(f'{src}: {what} {brief(name)} holds the invisible or bidi character U+{ord(ch):04X}, so it can look like another name; {fix}')
     return name
+
+# %% ../nbs/00_core.ipynb #604d0c92
+def name_key(name:str # a name accepted by `check_name`
+            )->str:
+    "The key names are compared by: Unicode NFC, case folded; two names with one key would collide on some file systems or to a reader."
+    import unicodedata
+    return unicodedata.normalize('NFC', name).casefold()
 
 # %% ../nbs/00_core.ipynb #d5f0a34d
 def child_path(folder, # the folder a name lives in
                name:str, # a file name read from a file
                src:str='labels', # where the name came from, for messages
-               what:str='video name' # what it is, for messages
+               what:str='video name', # what it is, for messages
+               output:bool=False # the path is written to: refuse a symbolic link there
               )->Path:
-    "`folder/name` for a `name` that `check_name` accepts: a path that cannot leave `folder`."
+    "`folder/name` for a `name` that `check_name` accepts: a path that cannot leave `folder` (nor, for outputs, be a link out of it)."
     p = Path(folder)/check_name(name, src, what)
+    if output and p.is_symlink():
+        raise QVError(f'{p} is a symbolic link (to {brief(os.readlink(p), 80)}); outputs are never written through links: remove it or choose another output folder')
     return p
+
+# %% ../nbs/00_core.ipynb #4874bbaa
+_FORMULA = tuple('=+-@\t\r') + ("'",)
+
+def csv_cell(name:str # a name to write into a CSV that people open in spreadsheets
+            )->str:
+    "`name` made inert for spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR (and `'`) gets a `'` before it; `csv_name` undoes it."
+    return "'" + name if name.startswith(_FORMULA) else name
+
+def csv_name(cell:str # a name read back from a CSV written with `csv_cell`
+            )->str:
+    "The name `csv_cell` wrote as `cell`."
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA) else cell
 
 # %% ../nbs/00_core.ipynb #bc75f978
 def _safe_globals()->list:
@@ -252,8 +291,8 @@ def validate_labels(raw, # parsed JSON: video name -> list of class ids
         if bad: raise QVError(f'{src}: entry {brief(k)} has unknown class id(s) {brief(bad)}; ids are 0..16 ({" ".join(CLASSES)})')
         ids = sorted(set(v))
         if 0 in ids and len(ids) > 1: raise QVError(f'{src}: entry {brief(k)} has ZC (0, normal) together with {ids2codes(ids[1:])}; ZC is exclusive')
-        if k.lower() in low: raise QVError(f'{src}: entries {brief(low[k.lower()])} and {brief(k)} differ only by case; rename one')
-        low[k.lower()] = k; out[k] = ids
+        if (key := name_key(k)) in low: raise QVError(f'{src}: entries {brief(low[key])} and {brief(k)} differ only by case or Unicode form; rename one')
+        low[key] = k; out[k] = ids
     return out
 
 # %% ../nbs/00_core.ipynb #30061034

@@ -21,15 +21,13 @@ from .superimage import parse_grid, shuffle_tiles, frame_folders, list_frames, v
 # %% ../nbs/08_data.ipynb #1508a446
 def read_folds(folds # a folds CSV path (step 2) or its DataFrame
               )->pd.DataFrame:
-    "The folds table with a `labels` column of space-separated class codes (official order)."
+    "The folds table with a `labels` column of space-separated class codes (official order); a CSV is read and checked by `splits.load_folds`."
+    from qvpipe_nb.splits import load_folds
     if isinstance(folds, pd.DataFrame): df, src = folds.copy(), 'folds'
-    else:
-        p = need_path(folds, 'folds CSV')
-        try: df = pd.read_csv(p, dtype={'video': str, 'group': str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-            raise QVError(f'{p}: not a readable CSV ({e})') from None
-        src = str(p)
+    else: df, src = load_folds(need_path(folds, 'folds CSV')), str(folds)   # names, cells, duplicates, one fold per source video
     if 'video' not in df.columns: raise QVError(f"{src}: no 'video' column (found {list(df.columns)})")
+    for v in df.video: check_name(v, src)
+    if (d := df.video.duplicated()).any(): raise QVError(f'{src}: video {brief(df.video[d].iloc[0])} is listed twice (a video belongs to one fold)')
     missing = [c for c in CLASSES if c not in df.columns]
     if not missing:
         m = df[CLASSES].to_numpy()
@@ -40,7 +38,7 @@ def read_folds(folds # a folds CSV path (step 2) or its DataFrame
         for v, l in zip(df.video, df.labels): codes2ids(l)            # unknown codes raise, naming them
     else: raise QVError(f"{src}: no label columns; expected one 0/1 column per class ({' '.join(CLASSES)}); missing {missing}")
     empty = df.video[df.labels.str.strip() == ''].tolist()
-    if empty: raise QVError(f'{src}: video {empty[0]!r} has no label ({len(empty)} such rows); ZC marks a normal pipe')
+    if empty: raise QVError(f'{src}: video {brief(empty[0])} has no label ({len(empty)} such rows); ZC marks a normal pipe')
     return df
 
 # %% ../nbs/08_data.ipynb #a51f588c
@@ -59,7 +57,7 @@ def _superimage_paths(images)->dict:
         df = pd.read_csv(ix, dtype=str, keep_default_na=False)
         if 'image' not in df.columns: raise QVError(f"{ix}: no 'image' column (found {list(df.columns)})")
         if 'status' in df.columns: df = df[df.status != 'error']
-        files = [base/f for f in df.image if f]
+        files = [child_path(base, f, str(ix), 'image name') for f in df.image if f]   # never a path out of the folder
     else: files = sorted(f for f in base.glob('*.jpg') if not f.name.startswith('.'))
     return {f.stem: str(f.resolve()) for f in files if f.is_file()}
 

@@ -243,6 +243,11 @@ def extract_video(path, # a video file
     return row
 
 # %% ../nbs/03_frames.ipynb #bf450222
+def _plain(v:str, src:str)->bool:
+    "Whether `v` and its stem are names `check_name` accepts."
+    try: check_name(v, src); check_name(Path(v).stem, src, 'video stem'); return True
+    except QVError: return False
+
 def read_manifest(out # the extraction output folder (or the manifest.csv itself)
                  )->pd.DataFrame:
     "The manifest of an extraction: one row per video (empty when there is none yet)."
@@ -253,7 +258,12 @@ def read_manifest(out # the extraction output folder (or the manifest.csv itself
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         raise QVError(f'{p}: not a readable manifest ({(str(e).strip().splitlines() or [""])[0][:120]}); delete it to extract again') from None
     if 'video' not in df: raise QVError(f'{p}: no video column; delete it to extract again')
-    for v in df.video: check_name(v, str(p)); check_name(Path(v).stem, str(p), 'video stem')   # names become folders
+    bad = [v for v in df.video if not _plain(v, str(p))]   # names become folders: a row whose name is not a plain name is ignored
+    if bad:
+        import warnings
+        warnings.warn(f'{p}: {len(bad)} row(s) ignored, their names are not plain file names (the first: {brief(bad[0])}); '
+                      'those videos are extracted again, or reported', stacklevel=2)
+        df = df[~df.video.isin(bad)].reset_index(drop=True)
     for c in ['n_frames', 'header_frames', 'k', 'quality']:
         if c in df: df[c] = pd.to_numeric(df[c], errors='coerce').fillna(0).clip(-2**62, 2**62).astype(int)
     return df

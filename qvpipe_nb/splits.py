@@ -175,8 +175,10 @@ FOLD_COLS = ['video', 'group', 'fold'] + CLASSES
 def save_folds(df, # a folds table
                path # where to write the CSV
               )->Path:
-    "Write a folds table as CSV, atomically."
-    with atomic_write(path, newline='') as f: df[FOLD_COLS].to_csv(f, index=False)
+    "Write a folds table as CSV, atomically; names that a spreadsheet would run as formulas are neutralised (`core.csv_cell`), `load_folds` restores them."
+    out = df[FOLD_COLS].copy()
+    for c in ('video', 'group'): out[c] = out[c].astype(str).map(csv_cell)
+    with atomic_write(path, newline='') as f: out.to_csv(f, index=False)
     return Path(path)
 
 # %% ../nbs/04_splits.ipynb #b5780977
@@ -192,6 +194,7 @@ def load_folds(path # a folds CSV written by `save_folds` / `qvpipe_split`
     miss = [c for c in FOLD_COLS if c not in df.columns]
     if miss: raise QVError(f'{path}: missing column(s) {miss}; expected {",".join(FOLD_COLS)}')
     if not len(df): raise QVError(f'{path}: no videos (only a header)')
+    for c in ('video', 'group'): df[c] = df[c].map(csv_name)
     def row(m): i = int(np.flatnonzero(m)[0]); return f'{path}: row {i+1} (video {brief(df.video.iloc[i])})'
     for c in FOLD_COLS:
         if (e := df[c].str.strip() == '').any(): raise QVError(f'{row(e)}: empty cell in column {c}')

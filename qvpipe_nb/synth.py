@@ -163,8 +163,10 @@ def _write_broken_files(out:Path, # the set's folder: files go to out/videos, th
     from qvpipe_nb.synth_render import render_video
     rng, out_, vd = np.random.default_rng([seed, 13]), {}, out/'videos'
     kinds, good = ['empty', 'truncated', 'text'], None
+    used = sum(1 for t in taken if len(t) == 10 and t.startswith('d3') and t.endswith('.mp4'))
+    hi = 40000 if 2*(n + used) <= 10000 else 40000 + 2*(n + len(taken))   # the usual names; a wider range when they would run out
     while len(out_) < n:
-        name = f'd{rng.integers(30000, 40000)}.mp4'
+        name = f'd{rng.integers(30000, hi)}.mp4'
         if name in taken or name in out_: continue
         kind = kinds[len(out_) % 3]
         if kind == 'empty': data = b''

@@ -99,13 +99,21 @@ def _check(name:str, v, typ:str, src:str):
 
 # %% ../nbs/10_train.ipynb #02e03a58
 class _Loader(yaml.SafeLoader):
-    "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string)."
+    "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string), and refusing aliases."
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):     # `*a`: one line can stand for 10**9 values (an alias bomb); configs never need it
+            e = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f'an alias (*{str(e.anchor)[:20]}) is not allowed in a config; write the value out', e.start_mark)
+        return super().compose_node(parent, index)
 _Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$'),
                               list('-+0123456789.'))
 
 # %% ../nbs/10_train.ipynb #5c582df9
+_MAX_YAML = 1_000_000   # characters: a config is a few hundred
+
 def _yaml(text:str):
-    "Parse YAML `text` with `_Loader`."
+    "Parse YAML `text` with `_Loader` (no aliases, at most `_MAX_YAML` characters)."
+    if len(text) > _MAX_YAML: raise yaml.YAMLError(f'{len(text):,} characters, more than a config can be ({_MAX_YAML:,})')
     return yaml.load(text, Loader=_Loader)
 
 # %% ../nbs/10_train.ipynb #293f6ecd
@@ -310,12 +318,21 @@ def _changed(path, cfg):
     return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
 
 # %% ../nbs/10_train.ipynb #6534d7b7
+def _config_store(cfg)->str:
+    "The MLflow store of `cfg`: `tracking_uri` from a config file must be a local store or the one `MLFLOW_TRACKING_URI` names (a received config never picks a server)."
+    from qvpipe_nb.callback.track import default_tracking_uri
+    u, env = cfg.tracking_uri, os.environ.get('MLFLOW_TRACKING_URI')
+    if u and not u.startswith(('sqlite:///', 'file:')) and '://' in u and u != env:
+        raise QVError(f'config {cfg.name}: tracking_uri {brief(u, 80)} is a server; a config file may name only a local store. '
+                      f'To log there, set MLFLOW_TRACKING_URI={u} in your shell (and leave tracking_uri out)')
+    return default_tracking_uri(cfg.runs, u)
+
 def _tracker(cfg, fold, run, resume, log):
     "The MLflow callback of a fold when `cfg.track` is 'mlflow' (imported only then), else None."
     if cfg.track != 'mlflow' or rank_distrib(): return None
-    from qvpipe_nb.callback.track import MLflowCallback, default_tracking_uri, git_commit
+    from qvpipe_nb.callback.track import MLflowCallback, git_commit
     conf = {k: v for k, v in asdict(cfg).items() if k not in _SAME_RUN}
-    return MLflowCallback(cfg.experiment, cfg.name, conf, fold=fold, uri=default_tracking_uri(cfg.runs, cfg.tracking_uri),
+    return MLflowCallback(cfg.experiment, cfg.name, conf, fold=fold, uri=_config_store(cfg),
                           params=dict(versions=_versions(), git_commit=git_commit()), run_dir=run, resume=resume,
                           backfill=log, end_on_fit=False)
 

@@ -333,19 +333,29 @@ def run_records(run_dirs:list # run folders of `qvpipe_train` (`<runs>/<name>`)
     return out
 
 # %% ../../nbs/07a_callback.track.ipynb #2ce9903b
+def _source_store(sources:list, recs:list)->str|None:
+    "The store the tracked `sources` recorded, when it is the local store beside them; else None (a received run folder never chooses a server)."
+    from qvpipe_nb.core import brief
+    if not recs: return None
+    local = {default_tracking_uri(Path(s).absolute().parent) for s in sources}
+    if recs[0].get('uri') in local: return recs[0]['uri']
+    warnings.warn(f'not logged to MLflow: the runs were tracked in {brief(recs[0].get("uri"), 80)}, not in the local store beside them; '
+                  'set MLFLOW_TRACKING_URI (or pass the tracking URI) to log there', TrackingWarning)
+    return None
+
 def log_run(kind:str, # what the run is: 'predict' or 'ensemble'
             name:str, # run name
             sources:list, # run folders of the training runs it used
             params:dict|None=None, # settings (flattened)
             metrics:dict|None=None, # results (NaN and None skipped)
             artifacts:list|None=None, # files to attach (those that exist)
-            uri:str|None=None, # tracking URI (default: the store of the tracked `sources`, else none: nothing is logged)
+            uri:str|None=None, # tracking URI (default: `$MLFLOW_TRACKING_URI`, else the local store beside the tracked `sources`, else none: nothing is logged)
             experiment:str|None=None # experiment (default: that of the tracked `sources`, else 'qvpipe')
            )->str|None:
     "Log a prediction or blend as one finished run naming the training runs it used; its run id, or None (not tracked or failed)."
     if rank_distrib(): return None
     recs = run_records(sources)
-    uri = uri or (recs[0]['uri'] if recs else os.environ.get('MLFLOW_TRACKING_URI'))
+    uri = uri or os.environ.get('MLFLOW_TRACKING_URI') or _source_store(sources, recs)   # the caller decides, never a file that came with the runs
     if not uri: return None
     cb = MLflowCallback(experiment or (recs[0]['experiment'] if recs else 'qvpipe'), name, {}, uri=uri, params=params)
     cb.start()
