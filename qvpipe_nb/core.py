@@ -15,9 +15,9 @@ from fastcore.script import Param
 __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
            'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'qv_parser',
            'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'name_key', 'child_path',
-           'csv_cell', 'csv_name', 'load_pth', 'validate_labels', 'read_json', 'load_labels', 'save_labels',
-           'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan', 'scan_dataset', 'size_hw', 'real_data_dir',
-           'default_workers']
+           'csv_cell', 'csv_name', 'load_pth', 'validate_labels', 'read_json', 'read_text', 'parse_text', 'load_labels',
+           'save_labels', 'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan', 'scan_dataset', 'size_hw',
+           'real_data_dir', 'default_workers']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -240,17 +240,17 @@ def child_path(folder, # the folder a name lives in
     return p
 
 # %% ../nbs/00_core.ipynb #4874bbaa
-_FORMULA = tuple('=+-@\t\r') + ("'",)
+_FORMULA = frozenset("=+-@\t\r'")   # a leading one makes a spreadsheet cell a formula; `'` escapes
 
 def csv_cell(name:str # a name to write into a CSV that people open in spreadsheets
             )->str:
-    "`name` made inert for spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR (and `'`) gets a `'` before it; `csv_name` undoes it."
-    return "'" + name if name.startswith(_FORMULA) else name
+    "`name` made inert for spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` before it (so does a `'` before one); `csv_name` undoes it."
+    return "'" + name if name[:1] in _FORMULA - {"'"} or (name[:1] == "'" and name[1:2] != '' and name[1] in _FORMULA) else name
 
 def csv_name(cell:str # a name read back from a CSV written with `csv_cell`
             )->str:
     "The name `csv_cell` wrote as `cell`."
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA) else cell
+    return cell[1:] if cell[:1] == "'" and len(cell) > 1 and cell[1] in _FORMULA else cell
 
 # %% ../nbs/00_core.ipynb #bc75f978
 def _safe_globals()->list:
@@ -311,6 +311,65 @@ def read_json(path, # a JSON file
     except json.JSONDecodeError as e: raise QVError(f'{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
     except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file') from None
     except (ValueError, RecursionError) as e: raise QVError(f'{path}: not valid JSON ({type(e).__name__}: {str(e)[:100]})') from None
+
+# %% ../nbs/00_core.ipynb #234903ae
+def read_text(path, # a file a user gave
+              what:str='file', # what it is, for messages
+              max_bytes:int=1_000_000 # refuse files larger than this
+             )->str:
+    "The text of `path`, read as a received file: bounded in size, UTF-8 (a BOM is fine); a `QVError` naming the file otherwise."
+    path = need_path(path, what)
+    with open(path, 'rb') as f: b = f.read(max_bytes + 1)
+    if len(b) > max_bytes: raise QVError(f'{path}: {what} is larger than {max_bytes:,} bytes; is it the right file?')
+    try: return b.decode('utf-8-sig')
+    except UnicodeDecodeError: raise QVError(f'{path}: {what} is not a UTF-8 text file; save it as UTF-8') from None
+
+# %% ../nbs/00_core.ipynb #da1662c8
+class _Refused(Exception):
+    "A YAML construct received files may not use (an alias, a key given twice)."
+
+def _yaml_loader():
+    "PyYAML's safe loader reading `1e-3` as a float (YAML 1.2), refusing aliases (an alias bomb) and keys given twice."
+    import yaml
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):     # `*a`: one line can stand for 10**9 values; received files never need it
+                e = self.peek_event()
+                raise _Refused(f'alias *{str(e.anchor)[:20]} at line {e.start_mark.line+1}: aliases are not read; write the value out')
+            return super().compose_node(parent, index)
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for k, _ in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen: raise _Refused(f'key {brief(k.value)} appears twice (line {k.start_mark.line+1}); give each key once')
+                    seen.add(k.value)
+            return super().construct_mapping(node, deep)
+    Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$'),
+                                 list('-+0123456789.'))
+    return Loader
+
+def parse_text(text:str, # the text of a received YAML or JSON file
+               src='text', # where it came from: a file (its suffix .json means JSON, else YAML) or a description, for messages
+               what:str='YAML' # what it is, for messages
+              ):
+    "Parse received YAML (safe, YAML 1.2 floats, no aliases, no key twice) or JSON (no key twice); any problem is a `QVError` naming `src`."
+    import yaml
+    def pairs(kv):
+        d = {}
+        for k, v in kv:
+            if k in d: raise _Refused(f'key {brief(k)} appears twice; give each key once')
+            d[k] = v
+        return d
+    try:
+        if Path(str(src)).suffix.lower() == '.json': return json.loads(text, object_pairs_hook=pairs)
+        return yaml.load(text, Loader=_yaml_loader())
+    except _Refused as e: raise QVError(f'{src}: {what}: {e}') from None
+    except json.JSONDecodeError as e: raise QVError(f'{src}: {what} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
+    except yaml.YAMLError as e:
+        m = getattr(e, 'problem_mark', None)
+        raise QVError(f'{src}: {what} is not valid YAML ({getattr(e, "problem", None) or type(e).__name__}'
+                      f'{f" at line {m.line+1}" if m else ""})') from None
+    except (ValueError, RecursionError) as e: raise QVError(f'{src}: {what} could not be read ({type(e).__name__}: {str(e)[:100]})') from None
 
 # %% ../nbs/00_core.ipynb #b20bcb97
 def load_labels(path # an official label JSON file

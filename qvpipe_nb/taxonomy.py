@@ -19,62 +19,6 @@ __all__ = ['MAX_FILE_BYTES', 'MAX_LABEL_BYTES', 'GROUP_NAMES', 'QVPIPE', 'Taxono
 MAX_FILE_BYTES = 1_000_000          # the largest taxonomy or map file read
 MAX_LABEL_BYTES = 64_000_000        # the largest label file read (QV-Pipe's 9,601 videos take 0.3 MB)
 
-def _read_text(path, # a file a user gave
-               what:str, # what it is, for messages
-               max_bytes:int=MAX_FILE_BYTES # refuse files larger than this
-              )->str:
-    "The text of `path`, read as a received file: bounded in size, UTF-8."
-    path = need_path(path, what)
-    with open(path, 'rb') as f: b = f.read(max_bytes + 1)
-    if len(b) > max_bytes: raise QVError(f'{path}: {what} is larger than {max_bytes:,} bytes; is it the right file?')
-    try: return b.decode('utf-8-sig')
-    except UnicodeDecodeError: raise QVError(f'{path}: {what} is not a UTF-8 text file; save it as UTF-8') from None
-
-# %% ../nbs/00b_taxonomy.ipynb #051b4af3
-class _Refused(Exception):
-    "A YAML construct we do not read (an alias, a key given twice)."
-
-def _loader():
-    "PyYAML's safe loader without aliases and with duplicate keys refused."
-    import yaml
-    class Loader(yaml.SafeLoader):
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                e = self.peek_event()
-                raise _Refused(f'alias *{e.anchor} at line {e.start_mark.line+1}: aliases are not read; write the value out')
-            return super().compose_node(parent, index)
-        def construct_mapping(self, node, deep=False):
-            seen = set()
-            for k, _ in node.value:
-                if isinstance(k, yaml.ScalarNode):
-                    if k.value in seen: raise _Refused(f'key {brief(k.value)} appears twice (line {k.start_mark.line+1}); give each key once')
-                    seen.add(k.value)
-            return super().construct_mapping(node, deep)
-    return Loader
-
-def _parse(text:str, # the file's text
-           path, # the file, for messages and its suffix (.json: JSON, else YAML)
-           what:str # what it is, for messages
-          ):
-    "Parse a received YAML or JSON text; any problem is a `QVError` naming the file."
-    import yaml
-    def pairs(kv):
-        d = {}
-        for k, v in kv:
-            if k in d: raise _Refused(f'key {brief(k)} appears twice; give each key once')
-            d[k] = v
-        return d
-    try:
-        if Path(path).suffix.lower() == '.json': return json.loads(text, object_pairs_hook=pairs)
-        return yaml.load(text, Loader=_loader())
-    except _Refused as e: raise QVError(f'{path}: {what}: {e}') from None
-    except json.JSONDecodeError as e: raise QVError(f'{path}: {what} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
-    except yaml.YAMLError as e:
-        m = getattr(e, 'problem_mark', None)
-        raise QVError(f'{path}: {what} is not valid YAML ({getattr(e, "problem", None) or type(e).__name__}'
-                      f'{f" at line {m.line+1}" if m else ""})') from None
-    except (ValueError, RecursionError) as e: raise QVError(f'{path}: {what} could not be read ({type(e).__name__}: {str(e)[:100]})') from None
-
 # %% ../nbs/00b_taxonomy.ipynb #16c5c62a
 _HIDDEN = {'Cc', 'Cf', 'Cs', 'Co', 'Cn', 'Zl', 'Zp'}    # control, format (zero-width, bidi), surrogate, private, unassigned, separators
 
@@ -207,7 +151,7 @@ class Taxonomy:
              max_bytes:int=MAX_FILE_BYTES # refuse larger files
             )->Taxonomy:
         "Read and check a taxonomy file."
-        return cls.from_dict(_parse(_read_text(path, 'taxonomy file', max_bytes), path, 'taxonomy file'), str(path))
+        return cls.from_dict(parse_text(read_text(path, 'taxonomy file', max_bytes), path, 'taxonomy file'), str(path))
 
     def save(self, path # where to write it: YAML, or JSON with a .json suffix
             )->Path:
@@ -411,17 +355,6 @@ class LabelSet:
         "Write the labels (see `write_labels`)."
         return write_labels(self, path)
 
-# %% ../nbs/00b_taxonomy.ipynb #43e871e4
-_FORMULA = frozenset("=+-@'")
-
-def _to_cell(name:str)->str:
-    "A video name for a CSV cell: a leading formula character is neutralised with `'`."
-    return "'" + name if name[:1] in '=+-@' or (name[:1] == "'" and name[1:2] != '' and name[1] in _FORMULA) else name
-
-def _from_cell(s:str)->str:
-    "The video name of a CSV cell written by `_to_cell`."
-    return s[1:] if s[:1] == "'" and len(s) > 1 and s[1] in _FORMULA else s
-
 # %% ../nbs/00b_taxonomy.ipynb #8799abe2
 def taxonomy_beside(path # a label file
                    )->Path:
@@ -451,7 +384,7 @@ def _read_csv(text:str, path, tax:Taxonomy)->dict:
             n = rows.line_num
             if not row or row == ['']: continue
             if len(row) != 2: raise QVError(f'{path}: line {n} has {len(row)} fields; each line is video,codes (codes separated by spaces)')
-            name = _from_cell(row[0])
+            name = csv_name(row[0])
             if name in out: raise QVError(f'{path}: video {brief(name)} is listed on lines {line[name]} and {n}; list it once, with all its codes')
             out[name], line[name] = tax.ids(row[1].split(), f'{path}: line {n} ({brief(name)})'), n
     except csv.Error as e: raise QVError(f'{path}: not a readable CSV at line {rows.line_num} ({e})') from None
@@ -467,8 +400,8 @@ def read_labels(path, # a label file: .csv (video,codes) or .json (official: vid
     kind = path.suffix.lower()
     if kind not in ('.csv', '.json'): raise QVError(f'{path}: a label file is .csv (video,codes) or .json (video -> ids), not {brief(path.suffix)}')
     tax = _labels_taxonomy(path, taxonomy)
-    text = _read_text(path, 'label file', max_bytes)
-    raw = _read_csv(text, path, tax) if kind == '.csv' else _parse(text, path, 'label file')
+    text = read_text(path, 'label file', max_bytes)
+    raw = _read_csv(text, path, tax) if kind == '.csv' else parse_text(text, path, 'label file')
     return LabelSet(raw, tax, str(path), strict)
 
 # %% ../nbs/00b_taxonomy.ipynb #6ccb6bfa
@@ -485,7 +418,7 @@ def write_labels(labels:LabelSet, # the labels to write
         if kind == '.json': json.dump(labels.labels, f, ensure_ascii=False); return path
         w = csv.writer(f, lineterminator='\n')
         w.writerow(['video', 'codes'])
-        for v, ids in labels.labels.items(): w.writerow([_to_cell(v), ' '.join(tax.codes_of(ids))])
+        for v, ids in labels.labels.items(): w.writerow([csv_cell(v), ' '.join(tax.codes_of(ids))])
     return path
 
 # %% ../nbs/00b_taxonomy.ipynb #4361b6fb
@@ -554,7 +487,7 @@ class CodeMap:
             )->CodeMap:
         "Read and check a map file; its `from` and `to`, when given, must name `src` and `dst`."
         path = _find(path, 'map', '.map.yaml', map_names())
-        d = _parse(_read_text(path, 'map file', max_bytes), path, 'map file')
+        d = parse_text(read_text(path, 'map file', max_bytes), path, 'map file')
         if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping with keys from, to, map and drop, got {brief(d)}')
         keys = {'from', 'to', 'map', 'drop', 'about'}
         bad = sorted(map(str, set(d) - keys))

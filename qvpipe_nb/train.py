@@ -97,24 +97,13 @@ def _check(name:str, v, typ:str, src:str):
             raise QVError(f'{src}: key "{name}" must be {what}, got {v!r}')
     return float(v) if t == 'float' else v
 
-# %% ../nbs/10_train.ipynb #02e03a58
-class _Loader(yaml.SafeLoader):
-    "PyYAML's safe loader, reading `1e-3` as a float as YAML 1.2 does (YAML 1.1 rules make it a string), and refusing aliases."
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):     # `*a`: one line can stand for 10**9 values (an alias bomb); configs never need it
-            e = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, f'an alias (*{str(e.anchor)[:20]}) is not allowed in a config; write the value out', e.start_mark)
-        return super().compose_node(parent, index)
-_Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$'),
-                              list('-+0123456789.'))
-
 # %% ../nbs/10_train.ipynb #5c582df9
 _MAX_YAML = 1_000_000   # characters: a config is a few hundred
 
-def _yaml(text:str):
-    "Parse YAML `text` with `_Loader` (no aliases, at most `_MAX_YAML` characters)."
-    if len(text) > _MAX_YAML: raise yaml.YAMLError(f'{len(text):,} characters, more than a config can be ({_MAX_YAML:,})')
-    return yaml.load(text, Loader=_Loader)
+def _yaml(text:str, src='config'):
+    "Parse a config's YAML `text` with `core.parse_text` (safe, YAML 1.2 floats, no aliases, no key twice), at most `_MAX_YAML` characters."
+    if len(text) > _MAX_YAML: raise QVError(f'{src}: {len(text):,} characters, more than a config can be ({_MAX_YAML:,})')
+    return parse_text(text, src, 'config')
 
 # %% ../nbs/10_train.ipynb #293f6ecd
 def make_config(d:dict|None=None, # settings, as in the YAML file
@@ -141,8 +130,7 @@ def load_config(path, # a YAML experiment config, or the name of a packaged reci
     path = recipe_path(path)
     try: text = path.read_bytes().decode('utf-8-sig')
     except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file; save the config as UTF-8') from None
-    try: d = _yaml(text)
-    except yaml.YAMLError as e: raise QVError(f'{path}: not valid YAML ({e})') from None
+    d = _yaml(text, path)
     if d is None: d = {}                  # an empty file: every default
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
     return make_config(d, str(path), **kwargs)
@@ -313,7 +301,7 @@ _SAME_RUN = ('folds', 'num_workers', 'track', 'tracking_uri', 'experiment', 'all
 def _changed(path, cfg):
     "Keys whose values in the config saved at `path` differ from `cfg` (all keys when it cannot be read)."
     try: old = _yaml(Path(path).read_text())
-    except (OSError, yaml.YAMLError): return ['config.yaml unreadable']
+    except (OSError, QVError): return ['config.yaml unreadable']
     new = asdict(cfg)
     return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
 
