@@ -233,8 +233,9 @@ class Blend:
                  taxonomy:str|None=None, # reserved for user class lists: None = QV-Pipe's 17 classes
                  src:str='blend' # where it comes from, for messages
                 ):
-        if not isinstance(weights, dict) or not weights or not all(isinstance(k, str) and k for k in weights):
-            raise QVError(f'{src}: "weights" must map run names to numbers, got {brief(weights)}')
+        if not isinstance(weights, dict) or not weights or not all(isinstance(k, str) and k and isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                                    and math.isfinite(v) and v >= 0 for k, v in weights.items()):
+            raise QVError(f'{src}: "weights" must map run names to non-negative numbers, got {brief(weights)}')
         self.src, self.weights = src, _norm_weights(weights, list(weights), src)
         self.runs = self._runs(runs, src)
         self.zc_t, self.zc_factor = _unit(zc_t, 'zc.t', src), _unit(zc_factor, 'zc.factor', src)
@@ -262,7 +263,7 @@ class Blend:
         if th is None: return None
         if not isinstance(th, dict) or set(th) != set(CLASSES):
             have = set(th) if isinstance(th, dict) else set()
-            raise QVError(f'{src}: "thresholds" must give one threshold (or null) per class code {" ".join(CLASSES)}; missing {brief(sorted(set(CLASSES) - have))}, unknown {brief(sorted(map(str, have - set(CLASSES))))}')
+            raise QVError(f'{src}: "thresholds" must give one threshold per class code ({" ".join(CLASSES)}), or null; missing {brief(sorted(set(CLASSES) - have))}, unknown {brief(sorted(map(str, have - set(CLASSES))))}')
         return {c: _unit(th[c].get('threshold') if isinstance(th[c], dict) else th[c], f'threshold of {c}', src) for c in CLASSES}
 
     def replace(self, **kw)->Blend:
