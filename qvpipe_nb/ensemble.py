@@ -8,6 +8,7 @@ import hashlib, json, math, numbers, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import *
+from .run import Run
 from .metrics import mean_ap, validate_predictions, check_preds, _hits_at_each_score
 
 # %% auto #0
@@ -195,16 +196,9 @@ def make_submission(df:pd.DataFrame, # one row per video: video + 17 class colum
 # %% ../nbs/12_ensemble.ipynb #0c319d7b
 def run_fingerprint(run # a run folder of qvpipe_train
                    )->str|None:
-    "sha256 over the fold names and bytes of a run's `fold*/best.pth` (numeric fold order); None for a run without checkpoints."
-    run = need_path(run, 'run folder', is_dir=True)
-    fs = sorted(run.glob('fold*/best.pth'), key=lambda p: (len(p.parent.name), p.parent.name))   # fold2 before fold10
-    if not fs: return None
-    h = hashlib.sha256()
-    for f in fs:
-        h.update(f.parent.name.encode() + b'\0')
-        with open(f, 'rb') as fh:
-            for b in iter(lambda: fh.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
+    "The run's `Run.fingerprint` (sha256 of fold names and checkpoint bytes); None for a run without checkpoints (OOF predictions only)."
+    r = Run(need_path(run, 'run folder', is_dir=True))
+    return r.fingerprint() if r.files('best.pth') else None
 
 # %% ../nbs/12_ensemble.ipynb #c24b13dd
 def _unit(v, # a value read from a blend

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import Param
 from .core import *
-from .metrics import mean_ap, ap_table, pr_curve, evaluate, read_preds, run_oof, run_labels, read_labels
+from .metrics import mean_ap, ap_table, pr_curve, evaluate, read_preds, read_labels
+from .run import Run
 from .ensemble import Blend, align, targets, ensemble, make_submission
 
 # %% auto #0
@@ -258,7 +259,7 @@ def _read_runs(runs:list, # run folders, one per model, in model order
     names = [Path(r).name for r in runs]
     dup = [k for k in names if names.count(k) > 1]
     if dup: raise QVError(f'two runs are named {brief(dup[0])}: a blend names its runs by folder name, give them different names')
-    return {k: run_oof(r) for k, r in zip(names, runs)}, (read_labels(oof_labels) if oof_labels else run_labels(runs[0]))
+    return {k: Run(r).oof() for k, r in zip(names, runs)}, (read_labels(oof_labels) if oof_labels else Run(runs[0]).labels())
 
 # %% ../nbs/12a_report.ipynb #d9762a4e
 def _required_videos(ens:pd.DataFrame, # the blend, one row per video
