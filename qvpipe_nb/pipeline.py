@@ -108,11 +108,12 @@ def _ensemble_step(root:Path, # the demo's data folder
                   )->tuple:
     "Step 5b: the blend fitted on OOF (ZC rule, thresholds), the submission and blend.json, the official mAP and the report; returns the report's metrics, the `Blend`, the test mAP and its per-class APs."
     from qvpipe_nb.ensemble import ensemble, make_submission
-    from qvpipe_nb.metrics import evaluate, read_preds, run_oof, run_labels
+    from qvpipe_nb.metrics import evaluate, read_preds
+    from qvpipe_nb.run import Run
     from qvpipe_nb.report import write_report
     from qvpipe_nb.callback.track import log_run      # the blend beside the tracked folds (nothing when tracking is off)
     _step('[5 ensemble] mean over folds, ZC rule and thresholds fitted on out-of-fold predictions, official submission, blend.json')
-    P, O, ol = {run.name: read_preds(csv)}, {run.name: run_oof(run)}, run_labels(run)
+    P, O, ol = {run.name: read_preds(csv)}, {run.name: Run(run).oof()}, Run(run).labels()
     ens, b = ensemble(P, O, ol, runs=[run])
     test_labels = load_labels(root/'test'/'labels.json')
     make_submission(ens, root/'submission.json', list(test_labels))
