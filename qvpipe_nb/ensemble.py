@@ -4,16 +4,16 @@
 
 # %% ../nbs/12_ensemble.ipynb #1360bd01
 from __future__ import annotations
-import json, math, sys
+import hashlib, json, math, numbers, sys
 from pathlib import Path
 import numpy as np, pandas as pd
-from fastcore.script import Param
 from .core import *
-from .metrics import mean_ap, validate_predictions, evaluate, check_preds, read_preds, run_oof, run_labels, read_labels, _hits_at_each_score
+from .run import Run
+from .metrics import mean_ap, validate_predictions, check_preds, _hits_at_each_score
 
 # %% auto #0
-__all__ = ['fold_mean', 'align', 'blend', 'fit_weights', 'zc_rule', 'tune_zc', 'best_f1', 'f1_thresholds', 'apply_thresholds',
-           'make_submission', 'ensemble', 'ensemble_cli']
+__all__ = ['SEVERITY', 'fold_mean', 'align', 'blend', 'targets', 'fit_weights', 'zc_rule', 'tune_zc', 'best_f1', 'f1_thresholds',
+           'apply_thresholds', 'make_submission', 'run_fingerprint', 'Blend', 'ensemble']
 
 # %% ../nbs/12_ensemble.ipynb #8c1e8df0
 def fold_mean(df:pd.DataFrame # predictions with one row per video and fold
@@ -40,19 +40,21 @@ def align(model_preds:dict # model name -> predictions
 
 # %% ../nbs/12_ensemble.ipynb #574bd6d5
 def _norm_weights(weights, # None (equal), a list in model order, or model name -> weight
-                  keys:list # the model names
+                  keys:list, # the model names
+                  src:str='blend' # where the weights come from, for messages
                  )->dict:
-    "Model name -> weight, normalised to sum 1; a `QVError` for a missing, negative or non-finite weight."
+    "Model name -> weight, normalised to sum 1; a `QVError` for a missing, negative or non-finite weight, or a sum that is 0 or overflows."
     if weights is None: weights = [1.0]*len(keys)
     if isinstance(weights, dict):
         miss = [k for k in keys if k not in weights]
-        if miss: raise QVError(f'no weight for model "{miss[0]}"')
+        if miss: raise QVError(f'{src}: no weight for model {brief(miss[0])}')
         weights = [weights[k] for k in keys]
-    w = [float(x) for x in weights]
-    if len(w) != len(keys): raise QVError(f'{len(w)} weight(s) given for {len(keys)} model(s) ({", ".join(keys)})')
-    if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
-        raise QVError(f'weights must be non-negative numbers that do not sum to 0, got {w}')
-    return {k: x/sum(w) for k, x in zip(keys, w)}
+    if len(weights) != len(keys): raise QVError(f'{src}: {len(weights)} weight(s) given for {len(keys)} model(s) ({brief(keys, 200)})')
+    if not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x >= 0 for x in weights) or sum(weights) <= 0:
+        raise QVError(f'{src}: weights must be non-negative numbers that do not sum to 0, got {brief(list(weights))}')
+    s = sum(float(x) for x in weights)
+    if not math.isfinite(s): raise QVError(f'{src}: weights {brief(list(weights))} sum to more than the largest float: give weights of a usual size (e.g. summing to 1)')
+    return {k: float(x)/s for k, x in zip(keys, weights)}
 
 # %% ../nbs/12_ensemble.ipynb #be56ae68
 def blend(model_preds:dict, # model name -> predictions (folds are averaged first)
@@ -66,7 +68,7 @@ def blend(model_preds:dict, # model name -> predictions (folds are averaged firs
     return out
 
 # %% ../nbs/12_ensemble.ipynb #38fab43c
-def _targets(labels, # official labels {video: ids}, or a DataFrame with video and 17 class columns
+def targets(labels, # official labels {video: ids}, or a DataFrame with video and 17 class columns
              names:list # videos, in the order wanted
             )->np.ndarray:
     "The (n, 17) multi-hot targets of `names`; a `QVError` naming a video without labels."
@@ -87,7 +89,7 @@ def fit_weights(oof_preds:dict, # model name -> out-of-fold predictions
                )->dict:
     "Blend weights (summing to 1) that maximise the official mAP of the blend on out-of-fold predictions."
     names, arrs = align(oof_preds)
-    y, keys = _targets(labels, names), list(arrs)
+    y, keys = targets(labels, names), list(arrs)
     score = lambda w: mean_ap(sum(wi*arrs[k] for k, wi in zip(keys, w)), y)[0]
     n = len(keys)
     cands = [np.eye(n)[i] for i in range(n)] + [np.full(n, 1/n)]
@@ -107,19 +109,19 @@ def fit_weights(oof_preds:dict, # model name -> out-of-fold predictions
     return {k: float(x) for k, x in zip(keys, w)}
 
 # %% ../nbs/12_ensemble.ipynb #68b0a18b
-def zc_rule(df:pd.DataFrame, # video + 17 class columns (probabilities)
-            t:float|None, # apply to videos with P(ZC) > t; None: leave `df` as it is
+def zc_rule(scores, # (n, 17) probabilities, or a DataFrame with the 17 class columns
+            t:float|None, # apply to videos with P(ZC) > t; None: leave the scores as they are
             factor:float|None=None # multiply defect scores by this; None: by (1 - P(ZC))
-           )->pd.DataFrame:
-    "A copy of `df` with the defect scores of confidently normal videos lowered."
-    df = df.copy()
-    if t is None: return df
-    z = df['ZC'].values.astype(np.float64)
-    m = z > t
-    mult = (1 - z[m]) if factor is None else np.full(m.sum(), float(factor))
-    d = CLASSES[1:]
-    df.loc[m, d] = df.loc[m, d].values * mult[:, None]
-    return df
+           ):
+    "A copy of `scores` (same type) with the defect scores of confidently normal videos lowered."
+    if isinstance(scores, pd.DataFrame):
+        out = scores.copy(); out[CLASSES] = zc_rule(scores[CLASSES].values, t, factor)
+        return out
+    S = np.array(scores, np.float64)
+    if t is None: return S
+    z = S[:, 0]; m = z > t
+    S[m, 1:] *= ((1 - z[m]) if factor is None else np.full(m.sum(), float(factor)))[:, None]
+    return S
 
 # %% ../nbs/12_ensemble.ipynb #40320e36
 def tune_zc(oof:pd.DataFrame, # out-of-fold predictions (one row per video, or per video and fold: averaged)
@@ -129,7 +131,7 @@ def tune_zc(oof:pd.DataFrame, # out-of-fold predictions (one row per video, or p
            )->dict:
     "The ZC threshold with the best OOF mAP (None when the rule does not help) and the mAP with and without it."
     oof = fold_mean(oof)
-    y = _targets(labels, oof.video.tolist())
+    y = targets(labels, oof.video.tolist())
     off = mean_ap(oof[CLASSES].values, y)[0]
     ts = np.round(np.arange(0.30, 0.951, 0.05), 2) if ts is None else ts
     res = [(float(t), mean_ap(zc_rule(oof, t, factor)[CLASSES].values, y)[0]) for t in ts]
@@ -154,7 +156,7 @@ def f1_thresholds(df:pd.DataFrame, # video + 17 class columns (OOF probabilities
                   labels # official labels {video: ids} or a DataFrame (video + 17 class columns)
                  )->dict:
     "Per class code: F1-optimal threshold on `df`, with its F1, precision, recall and number of positives."
-    y = _targets(labels, df.video.astype(str).tolist())
+    y = targets(labels, df.video.astype(str).tolist())
     out = {}
     for i, c in enumerate(CLASSES):
         th, f1, p, r = best_f1(df[c].values, y[:, i])
@@ -191,6 +193,175 @@ def make_submission(df:pd.DataFrame, # one row per video: video + 17 class colum
     if filled: print(f'{path}: {len(filled)} video(s) without predictions got score {fill} for every class: {", ".join(filled[:5])}' + (' ...' if len(filled) > 5 else ''), file=sys.stderr)
     return pred
 
+# %% ../nbs/12_ensemble.ipynb #0c319d7b
+def run_fingerprint(run # a run folder of qvpipe_train
+                   )->str|None:
+    "The run's `Run.fingerprint` (sha256 of fold names and checkpoint bytes); None for a run without checkpoints (OOF predictions only)."
+    r = Run(need_path(run, 'run folder', is_dir=True))
+    return r.fingerprint() if r.files('best.pth') else None
+
+# %% ../nbs/12_ensemble.ipynb #c24b13dd
+def _unit(v, # a value read from a blend
+          what:str, # what it is, for messages
+          src:str # where it comes from, for messages
+         )->float|None:
+    "`v` as a float from 0 to 1, or None; a `QVError` naming `what` otherwise (NaN, infinity, text, out of range)."
+    if v is None: return None
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and 0 <= v <= 1):
+        raise QVError(f'{src}: {what} must be a number from 0 to 1 or null, got {brief(v)}')
+    return float(v)
+
+# %% ../nbs/12_ensemble.ipynb #890e503f
+SEVERITY = 'PL BX TJ SL CK FS QF CR TL AJ ZW CQ SG CJ JG FZ'.split()   # the 16 defect codes, most severe first: structural, then functional
+
+# %% ../nbs/12_ensemble.ipynb #1e55c9e5
+class Blend:
+    "A fitted blend: run weights (normalised here, once), the ZC rule, per-class thresholds, its runs and OOF figures; `blend.json` on disk."
+    version = 1   # the blend.json schema this class writes and reads
+    def __init__(self, weights:dict, # run (model) name -> weight, any scale: normalised to sum 1
+                 runs:list|None=None, # one {name, fingerprint} per run (None: the weights' names, fingerprints unknown)
+                 zc_t:float|None=None, # the ZC rule: videos with P(ZC) > zc_t get lower defect scores (None: off)
+                 zc_factor:float|None=None, # defect scores of those videos times this (None: times 1 - P(ZC))
+                 thresholds:dict|None=None, # class code -> threshold (null: never predicted), or `f1_thresholds`; None: no labels
+                 oof:dict|None=None, # figures measured on out-of-fold predictions (mAPs, ZC tuning, F1 per class)
+                 taxonomy:str|None=None, # reserved for user class lists: None = QV-Pipe's 17 classes
+                 src:str='blend' # where it comes from, for messages
+                ):
+        if not isinstance(weights, dict) or not weights or not all(isinstance(k, str) and k and isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                                    and math.isfinite(v) and v >= 0 for k, v in weights.items()):
+            raise QVError(f'{src}: "weights" must map run names to non-negative numbers, got {brief(weights)}')
+        self.src, self.weights = src, _norm_weights(weights, list(weights), src)
+        self.runs = self._runs(runs, src)
+        self.zc_t, self.zc_factor = _unit(zc_t, 'zc.t', src), _unit(zc_factor, 'zc.factor', src)
+        self.thresholds = self._thresholds(thresholds, src)
+        if oof is not None and not isinstance(oof, dict): raise QVError(f'{src}: "oof" must be an object of figures, got {brief(oof)}')
+        self.oof = oof or {}
+        if taxonomy is not None: raise QVError(f'{src}: taxonomy {brief(taxonomy)} is not supported yet: "taxonomy" is reserved, null means QV-Pipe\'s 17 classes')
+        self.taxonomy = taxonomy
+
+    def _runs(self, runs, src)->list:
+        "One {name, fingerprint} per weight, in the weights' order."
+        if runs is None: return [dict(name=k, fingerprint=None) for k in self.weights]
+        ok = isinstance(runs, list) and all(isinstance(r, dict) and set(r) == {'name', 'fingerprint'} and isinstance(r['name'], str)
+                                            and (r['fingerprint'] is None or isinstance(r['fingerprint'], str)) for r in runs)
+        if not ok: raise QVError(f'{src}: "runs" must be a list of {{"name": ..., "fingerprint": ...}}, got {brief(runs)}')
+        names = [r['name'] for r in runs]
+        if sorted(names) != sorted(self.weights):
+            raise QVError(f'{src}: "runs" {brief(names)} and "weights" {brief(list(self.weights))} must name the same runs, each once')
+        by = {r['name']: r['fingerprint'] for r in runs}
+        return [dict(name=k, fingerprint=by[k]) for k in self.weights]
+
+    @staticmethod
+    def _thresholds(th, src)->dict|None:
+        "Class code -> float or None, for all 17 codes (a `f1_thresholds` dict gives its 'threshold' entries)."
+        if th is None: return None
+        if not isinstance(th, dict) or set(th) != set(CLASSES):
+            have = set(th) if isinstance(th, dict) else set()
+            raise QVError(f'{src}: "thresholds" must give one threshold per class code ({" ".join(CLASSES)}), or null; missing {brief(sorted(set(CLASSES) - have))}, unknown {brief(sorted(map(str, have - set(CLASSES))))}')
+        return {c: _unit(th[c].get('threshold') if isinstance(th[c], dict) else th[c], f'threshold of {c}', src) for c in CLASSES}
+
+    def replace(self, **kw)->Blend:
+        "A new (validated) blend with the fields in `kw` changed."
+        return Blend(**{**dict(weights=self.weights, runs=self.runs, zc_t=self.zc_t, zc_factor=self.zc_factor, thresholds=self.thresholds,
+                               oof=self.oof, taxonomy=self.taxonomy, src=self.src), **kw})
+
+    def to_dict(self)->dict:
+        "The blend.json content (schema `version`)."
+        return dict(version=self.version, taxonomy=self.taxonomy, runs=self.runs, weights=self.weights,
+                    zc=dict(t=self.zc_t, factor=self.zc_factor), thresholds=self.thresholds, oof=self.oof)
+
+    @classmethod
+    def from_dict(cls, d, # parsed blend.json
+                  src:str='blend' # where it comes from, for messages
+                 )->Blend:
+        "A blend from blend.json content, validated like user input; a file without `version` (the first format) is migrated."
+        if not isinstance(d, dict): raise QVError(f'{src}: expected a JSON object (a blend.json of qvpipe_ensemble), got {brief(d)}')
+        if 'version' not in d: d = cls._migrate(d, src)
+        if isinstance(d["version"], bool) or d["version"] != cls.version:
+            raise QVError(f'{src}: blend.json version {brief(d["version"])}, but this qvpipe_nb reads version {cls.version}: update qvpipe_nb, or fit the blend again with qvpipe_ensemble --runs')
+        extra = sorted(set(d) - {'version', 'taxonomy', 'runs', 'weights', 'zc', 'thresholds', 'oof'})
+        if extra: raise QVError(f'{src}: unknown entries {brief(extra)} in a version {cls.version} blend.json')
+        zc = d.get('zc') or {}
+        if not isinstance(zc, dict) or set(zc) - {'t', 'factor'}: raise QVError(f'{src}: "zc" must be {{"t": ..., "factor": ...}}, got {brief(zc)}')
+        return cls(d.get('weights'), d.get('runs'), zc.get('t'), zc.get('factor'), d.get('thresholds'), d.get('oof'), d.get('taxonomy'), src)
+
+    @staticmethod
+    def _migrate(d:dict, src:str)->dict:
+        "The first blend.json (no version: runs as absolute paths, weights, zc, thresholds) as version 1; runs keep their names, fingerprints unknown."
+        if 'weights' not in d or set(d) - {'runs', 'weights', 'zc', 'thresholds'}:
+            raise QVError(f'{src}: no "version" and not a blend.json of an earlier qvpipe_ensemble (it needs "weights"; it has {brief(sorted(map(str, d)))}): fit the blend again with qvpipe_ensemble --runs')
+        return dict(version=1, weights=d['weights'], zc=d.get('zc'), thresholds=d.get('thresholds'))
+
+    def save(self, path # where to write blend.json
+            )->Path:
+        "Write the blend as JSON (atomically)."
+        with atomic_write(path) as f: json.dump(self.to_dict(), f, indent=1)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path # a blend.json written by `save` (or by qvpipe_ensemble)
+            )->Blend:
+        "Read and validate a blend.json."
+        path = need_path(path, 'blend file')
+        if path.stat().st_size > 1_000_000: raise QVError(f'{path}: {path.stat().st_size/1e6:.1f} MB is not a blend.json (they hold a few kB): check the file')
+        return cls.from_dict(read_json(path, 'blend file'), str(path))
+
+    def mix(self, scores:dict # model name -> (n, 17) scores of the same videos in the same order (`align`)
+           )->np.ndarray:
+        "The weighted mean of the models' scores (before the ZC rule)."
+        if set(scores) != set(self.weights): raise QVError(f'{self.src}: the blend is of {brief(list(self.weights), 200)}, the scores are of {brief(list(scores), 200)}')
+        return sum(w*np.asarray(scores[k], np.float64) for k, w in self.weights.items())
+
+    def apply(self, P:np.ndarray # blended probabilities (n, 17), e.g. from `mix`
+             )->tuple[np.ndarray, list|None]:
+        "Scores after the ZC rule, and each video's labels: codes at or above their threshold, most severe first, ['ZC'] when none (None without thresholds)."
+        P = np.asarray(P, np.float64)
+        if P.ndim != 2 or P.shape[1] != N_CLASSES: raise QVError(f'a blend applies to (n, {N_CLASSES}) scores, got shape {P.shape}')
+        S = zc_rule(P, self.zc_t, self.zc_factor)
+        if self.thresholds is None: return S, None
+        th = np.array([np.inf if self.thresholds[c] is None else self.thresholds[c] for c in CLASSES])
+        return S, [sorted((CLASSES[j] for j in np.flatnonzero(h[1:]) + 1), key=SEVERITY.index) or ['ZC'] for h in S >= th]
+
+    def check_runs(self, runs:list # run folders, or {name, fingerprint} records
+                  ):
+        "Refuse runs other than the blend's, showing both lists: matched by name and checkpoint fingerprint (an unknown fingerprint matches any)."
+        given = [r if isinstance(r, dict) else dict(name=Path(r).name, fingerprint=run_fingerprint(r)) for r in runs]
+        mine = {r['name']: r['fingerprint'] for r in self.runs}
+        if sorted(mine) == sorted(g['name'] for g in given) and all(mine[g['name']] in (None, g['fingerprint']) for g in given): return
+        show = lambda rs: brief([f'{r["name"]} ({r["fingerprint"][:12] if r["fingerprint"] else "fingerprint unknown"})' for r in rs], 300)
+        raise QVError(f'{self.src}: this blend was fitted for runs {show(self.runs)}, not for the runs given {show(given)}: '
+                      'give the runs it was fitted on, or fit a blend for these runs with qvpipe_ensemble --runs')
+
+    def threshold_info(self)->dict|None:
+        "Class code -> threshold and, when fitted on OOF, its F1, precision, recall and positives (thresholds.json); None without thresholds."
+        if self.thresholds is None: return None
+        f1 = self.oof.get('f1') if isinstance(self.oof.get('f1'), dict) else {}
+        return {c: dict(threshold=self.thresholds[c], **(f1[c] if isinstance(f1.get(c), dict) else {})) for c in CLASSES}
+
+    def __repr__(self)->str:
+        w = ', '.join(f'{k} {v:.3f}' for k, v in self.weights.items())
+        return f'Blend({w}; ZC rule {"off" if self.zc_t is None else f"t={self.zc_t}"}; {"no thresholds" if self.thresholds is None else "thresholds"})' 
+
+# %% ../nbs/12_ensemble.ipynb #f9ceff4a
+def _fit_on_oof(b:Blend, # the blend with its weights (and a given ZC rule)
+                oof:dict, # model name -> out-of-fold predictions
+                labels, # their labels
+                tune:bool, # tune the ZC threshold (else keep `b`'s)
+                how:str # how the weights were chosen, for the figures
+               )->Blend:
+    "`b` with the ZC rule tuned (when asked), thresholds fitted on the blended OOF scores and the OOF figures."
+    names, arrs = align(oof)
+    y = targets(labels, names)
+    ob = pd.DataFrame(b.mix(arrs), columns=CLASSES); ob.insert(0, 'video', names)
+    f = dict(weights_how=how, models={k: float(mean_ap(a, y)[0]) for k, a in arrs.items()}, blend=float(mean_ap(ob[CLASSES].values, y)[0]))
+    if tune: f['zc'] = tune_zc(ob, labels, factor=b.zc_factor)
+    else: f['zc'] = dict(t=b.zc_t, factor=b.zc_factor, map_off=f['blend'], map_on=float(mean_ap(zc_rule(ob, b.zc_t, b.zc_factor)[CLASSES].values, y)[0]))
+    final = zc_rule(ob, f['zc']['t'], b.zc_factor)
+    f['map'] = float(mean_ap(final[CLASSES].values, y)[0])
+    th = f1_thresholds(final, labels)
+    f['f1'] = {c: {k: v for k, v in r.items() if k != 'threshold'} for c, r in th.items()}
+    return b.replace(zc_t=f['zc']['t'], thresholds=th, oof=f)
+
 # %% ../nbs/12_ensemble.ipynb #2da13059
 def ensemble(preds:dict, # model name -> predictions to blend (video, fold, 17 classes)
              oof:dict|None=None, # model name -> out-of-fold predictions (same models), to fit on
@@ -198,158 +369,29 @@ def ensemble(preds:dict, # model name -> predictions to blend (video, fold, 17 c
              weights:dict|list|None=None, # fixed weights; None: fitted on OOF if given, else equal
              zc:bool=True, # tune the ZC rule on OOF (needs `oof`) and apply it if it helps
              zc_t:float|None=None, # apply the ZC rule with this threshold (no tuning)
-             zc_factor:float|None=None # passed to `zc_rule`
-            )->tuple[pd.DataFrame, dict]:
-    "Blend `preds` into one row per video; returns it and what was fitted (weights, ZC rule, thresholds, OOF mAPs)."
+             zc_factor:float|None=None, # passed to `zc_rule`
+             runs:list|None=None # the run folder of each model (model order), for the blend's fingerprints
+            )->tuple[pd.DataFrame, Blend]:
+    "Blend `preds` into one row per video (the ZC rule applied); returns it and the `Blend` (weights, ZC rule, thresholds, OOF figures)."
     keys = list(preds)
-    info = dict(models=keys)
     if oof is not None:
-        if set(oof) != set(keys): raise QVError(f'out-of-fold predictions are for models {sorted(oof)}, predictions for {keys}')
+        if set(oof) != set(keys): raise QVError(f'out-of-fold predictions are for models {brief(sorted(oof), 200)}, predictions for {brief(keys, 200)}')
         if oof_labels is None: raise QVError('out-of-fold predictions need their labels')
         oof = {k: oof[k] for k in keys}
-    if weights is not None: w, how = _norm_weights(weights, keys), 'given'
+    if runs is not None and len(runs) != len(keys): raise QVError(f'{len(runs)} run folder(s) for {len(keys)} model(s): give one run per model, in the same order')
+    if weights is not None:
+        if not isinstance(weights, dict):
+            if len(weights) != len(keys): raise QVError(f'{len(weights)} weight(s) given for {len(keys)} model(s) ({brief(keys, 200)})')
+            weights = dict(zip(keys, weights))
+        w, how = weights, 'given'
     elif oof is not None and len(keys) > 1: w, how = fit_weights(oof, oof_labels), 'fitted on OOF mAP'
-    else: w, how = _norm_weights(None, keys), 'equal'
-    info.update(weights=w, weights_how=how)
-    t = zc_t
-    if oof is not None:
-        ob = blend(oof, w)
-        y = _targets(oof_labels, ob.video.tolist())
-        info['oof_map_models'] = {k: mean_ap(fold_mean(v).set_index('video').loc[ob.video, CLASSES].values, y)[0] for k, v in oof.items()}
-        info['oof_map_blend'] = mean_ap(ob[CLASSES].values, y)[0]
-        if zc_t is None and zc:
-            info['zc'] = tune_zc(ob, oof_labels, factor=zc_factor); t = info['zc']['t']
-        else: info['zc'] = dict(t=zc_t, factor=zc_factor, map_off=info['oof_map_blend'],
-                                map_on=mean_ap(zc_rule(ob, zc_t, zc_factor)[CLASSES].values, y)[0])
-        final = zc_rule(ob, t, zc_factor)
-        info['oof_map'] = mean_ap(final[CLASSES].values, y)[0]
-        info['thresholds'] = f1_thresholds(final, oof_labels)
-    else: info['zc'] = dict(t=zc_t, factor=zc_factor)
-    return zc_rule(blend(preds, w), t, zc_factor), info
-
-# %% ../nbs/12_ensemble.ipynb #5a08f5d4
-def _failed(csv:Path)->dict[str, str]:
-    "Videos listed in the `failed.txt` beside a prediction CSV, with the reason."
-    f = csv.parent/'failed.txt'
-    if not f.exists(): return {}
-    rows = [l.split('\t', 1) for l in f.read_text().splitlines() if l.strip() and not l.startswith('#')]
-    return {r[0].strip(): (r[1].strip() if len(r) > 1 else 'failed') + f' (listed in {f})' for r in rows}
-
-# %% ../nbs/12_ensemble.ipynb #06085d35
-def _read_models(preds:list # prediction CSVs, one per model
-                )->dict:
-    "Model name (the file's stem, or folder/stem when stems repeat) -> (path, predictions)."
-    paths = [need_path(p, 'prediction CSV') for p in preds]
-    keys = [p.stem for p in paths]
-    if len(set(keys)) < len(keys): keys = [f'{p.parent.name}/{p.stem}' for p in paths]
-    return {k: (p, read_preds(p)) for k, p in zip(keys, paths)}
-
-# %% ../nbs/12_ensemble.ipynb #4ed328aa
-def _read_runs(runs:list, # run folders, one per model, in model order
-               keys:list, # the model names
-               oof_labels:str|None # a label file, or None: the first run's folds CSV
-              )->tuple[dict, pd.DataFrame]:
-    "Out-of-fold predictions of each model and their labels."
-    if len(runs) != len(keys): raise QVError(f'{len(runs)} run folder(s) for {len(keys)} prediction CSV(s): give one run per CSV, in the same order')
-    return {k: run_oof(r) for k, r in zip(keys, runs)}, (read_labels(oof_labels) if oof_labels else run_labels(runs[0]))
-
-# %% ../nbs/12_ensemble.ipynb #d9762a4e
-def _required_videos(ens:pd.DataFrame, # the blend, one row per video
-                     paths:list, # the prediction CSVs (a `failed.txt` beside one lists videos that failed)
-                     labels:str|None, # test labels JSON: its videos are required too
-                     fill:float|None # score of a required video without predictions; None: refuse it
-                    )->tuple[list, dict|None]:
-    "Every video the submission must hold (labelled first, then predicted, then failed) and the test labels."
-    why = {v: e for p in paths for v, e in _failed(p).items()}
-    names, tl = list(dict.fromkeys([*ens.video, *why])), None
-    if labels:
-        tl = load_labels(labels); names = list(dict.fromkeys([*tl, *names]))
-        why.update({v: f'in {labels} but not predicted' for v in tl if v not in why})
-    miss = [n for n in names if n not in set(ens.video)]
-    if miss and fill is None:
-        raise QVError(f'no predictions for video "{miss[0]}": {why.get(miss[0], "not predicted")}' + (f' (and {len(miss)-1} more)' if len(miss) > 1 else '') +
-                      '; the official scorer needs every video: fix it and rerun qvpipe_predict, or pass --fill SCORE')
-    return names, tl
-
-# %% ../nbs/12_ensemble.ipynb #aa326e38
-def _print_fit(info:dict # what `ensemble` fitted
-              ):
-    "Print the models' weights and, when fitted on OOF, their OOF mAPs and the ZC rule."
-    print(f'models: ' + ', '.join(f'{k} (weight {w:.3f})' for k, w in info['weights'].items()) + f'; weights {info["weights_how"]}')
-    if 'oof_map' not in info: return
-    z = info['zc']
-    print('OOF mAP: ' + ', '.join(f'{k} {v:.4f}' for k, v in info['oof_map_models'].items()) + f'; blend {info["oof_map_blend"]:.4f}; final {info["oof_map"]:.4f}')
-    print(f'ZC rule: ' + (f't = {z["t"]} (OOF mAP {z["map_off"]:.4f} -> {z["map_on"]:.4f})' if z['t'] is not None else f'off (best t {z.get("best_t")} would give {z.get("best_map", z["map_off"]):.4f} vs {z["map_off"]:.4f})'))
-
-# %% ../nbs/12_ensemble.ipynb #dfcdf4b0
-def _write_blend_files(out, # the submission JSON; the files go beside it
-                       info:dict, # what `ensemble` fitted on OOF
-                       runs:dict # model name -> its run folder
-                      )->tuple[Path, Path]:
-    "Write `thresholds.json` and `blend.json` (runs, weights, ZC rule, thresholds: what qvpipe_infer applies) beside `out`."
-    th, bf = Path(out).parent/'thresholds.json', Path(out).parent/'blend.json'
-    with atomic_write(th) as f: json.dump(info['thresholds'], f, indent=1)
-    print(f'thresholds: {th}')
-    with atomic_write(bf) as f:
-        json.dump(dict(runs={k: str(Path(r).resolve()) for k, r in runs.items()}, weights=info['weights'],
-                       zc=dict(t=info['zc']['t'], factor=info['zc'].get('factor')), thresholds=info['thresholds']), f, indent=1)
-    print(f'blend (weights, ZC rule, thresholds) for qvpipe_infer: {bf}')
-    return th, bf
-
-# %% ../nbs/12_ensemble.ipynb #1a71e1fc
-def _write_cli_report(report, # the report folder
-                      O:dict, # model name -> out-of-fold predictions
-                      ol, # their labels
-                      info:dict, # what `ensemble` fitted
-                      P:dict|None, # model name -> test predictions (None: the report is on OOF)
-                      tl:dict|None, # test labels
-                      fill:float|None # score of labelled videos without predictions
-                     ):
-    "Write the evaluation report of `qvpipe_nb.report` and print where it is."
-    from qvpipe_nb.report import write_report    # the report is a later floor; only this option needs it
-    m = write_report(report, O, ol, info['weights'], info['zc'], P, tl, info['thresholds'], title=f'Evaluation report: {Path(report).name}', fill=fill)
-    print(f'report: {Path(report)/"report.md"} (mAP {m["map"]:.4f} on {m["map_on"]})')
-
-# %% ../nbs/12_ensemble.ipynb #14212808
-def _log_blend(out, # the submission JSON
-               runs:list, # the run folders of the models
-               info:dict, # what `ensemble` fitted
-               fill:float|None, # as given to the command
-               test_map:float|None, # the submission's test mAP, if labels were given
-               report # the report folder, or None
-              ):
-    "A run in the MLflow store of the tracked runs that names them (nothing when they are not tracked)."
-    from qvpipe_nb.callback.track import log_run
-    rid = log_run('ensemble', Path(out).stem, runs, params=dict(weights=info['weights'], zc_t=info['zc'].get('t'), fill=fill),
-                  metrics=dict(oof_map=info.get('oof_map'), test_map=test_map), artifacts=[out, Path(out).parent/'thresholds.json',
-                  Path(out).parent/'blend.json', *([Path(report)/'report.md'] if report else [])])
-    if rid: print(f'MLflow run of this blend: {rid}')
-
-# %% ../nbs/12_ensemble.ipynb #4c8c023e
-@script
-def ensemble_cli(preds:Param(type=str, nargs='+'), # prediction CSVs of qvpipe_predict, one per model
-                 out:str='submission.json', # the submission JSON to write
-                 runs:Param(type=str, nargs='+')=None, # run folders of the models (same order), for out-of-fold fitting
-                 weights:Param(type=float, nargs='+')=None, # blend weights, one per model (default: fitted on OOF with --runs, else equal)
-                 zc_rule:bool=True, # tune the ZC rule on OOF and apply it when it helps (--no-zc-rule: never)
-                 zc_t:float=None, # apply the ZC rule with this threshold instead of tuning it
-                 labels:str=None, # test labels (official JSON) to score the submission and the report
-                 oof_labels:str=None, # labels of the training videos (JSON or folds CSV) if the runs' folds CSV is not found
-                 report:str=None, # write the evaluation report to this folder (e.g. reports/NAME); needs --runs
-                 fill:float=None, # score every class of a required video without predictions with this value
-                ):
-    "Step 5b: blend per-model predictions into the official submission JSON (and thresholds, and a report)."
-    models = _read_models(preds)
-    P = {k: df for k, (_, df) in models.items()}
-    O, ol = _read_runs(runs, list(P), oof_labels) if runs else (None, None)
-    if report and not runs: raise QVError('--report needs --runs (the report is built on out-of-fold predictions)')
-    ens, info = ensemble(P, O, ol, weights=weights, zc=zc_rule, zc_t=zc_t)
-    names, tl = _required_videos(ens, [p for p, _ in models.values()], labels, fill)
-    make_submission(ens, out, names, fill=fill)
-    _print_fit(info)
-    if O is not None: _write_blend_files(out, info, dict(zip(P, runs)))
-    print(f'submission: {out} ({len(names)} videos)')
-    tm = evaluate(labels, out)[0] if tl is not None else None
-    if tm is not None: print(f'test mAP (official metric, of the submission written): {tm:.4f}')
-    if report: _write_cli_report(report, O, ol, info, P if tl else None, tl, fill)
-    if runs: _log_blend(out, runs, info, fill, tm, report)
+    else: w, how = {k: 1.0 for k in keys}, 'equal'
+    rs = None if runs is None else [dict(name=k, fingerprint=run_fingerprint(r)) for k, r in zip(keys, runs)]
+    miss = [k for k in keys if k not in w]
+    if miss: raise QVError(f'no weight for model {brief(miss[0])}')
+    b = Blend({k: w[k] for k in keys}, rs, zc_t, zc_factor, src='ensemble')
+    if oof is not None: b = _fit_on_oof(b, oof, oof_labels, zc and zc_t is None, how)
+    else: b = b.replace(oof=dict(weights_how=how))
+    names, arrs = align(preds)
+    out = pd.DataFrame(b.apply(b.mix(arrs))[0], columns=CLASSES); out.insert(0, 'video', names)
+    return out, b

@@ -30,23 +30,13 @@ def severity(codes:list, # predicted class codes of a video
     return min(r) if r else len(order)
 
 # %% ../nbs/13a_infer.ipynb #9e42317b
+from .ensemble import Blend
+
 def load_blend(path # blend.json written by qvpipe_ensemble (weights, ZC rule, thresholds)
               )->dict:
-    "Blend weights per run, ZC rule and per-class thresholds, checked."
-    raw = read_json(path, 'blend file')
-    if not isinstance(raw, dict): raise QVError(f'{path}: expected a JSON object with weights, zc and thresholds')
-    w = raw.get('weights') or {}
-    if not isinstance(w, dict) or not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in w.values()):
-        raise QVError(f'{path}: "weights" must map run names to non-negative numbers, got {w!r}')
-    th = raw.get('thresholds')
-    if th is not None:
-        if not isinstance(th, dict) or set(th) != set(CLASSES):
-            raise QVError(f'{path}: "thresholds" must give one threshold per class code ({" ".join(CLASSES)})')
-        th = {c: (v.get('threshold') if isinstance(v, dict) else v) for c, v in th.items()}
-        bad = [c for c, v in th.items() if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v))]
-        if bad: raise QVError(f'{path}: threshold of {bad[0]} must be a number or null, got {th[bad[0]]!r}')
-    zc = raw.get('zc') or {}
-    return dict(weights={str(k): float(v) for k, v in w.items()}, zc_t=zc.get('t'), zc_factor=zc.get('factor'), thresholds=th)
+    "Blend weights per run, ZC rule and per-class thresholds of a blend.json, as `Predictor` reads them (validated by `ensemble.Blend.load`)."
+    b = Blend.load(path)
+    return dict(weights=b.weights, zc_t=b.zc_t, zc_factor=b.zc_factor, thresholds=b.thresholds)
 
 # %% ../nbs/13a_infer.ipynb #d278bdcb
 class Predictor:

@@ -13,50 +13,36 @@ from fastcore.script import Param
 from .progress import qv_progress
 from .core import *
 from .superimage import parse_grid, parse_tile, shuffle_tiles, frame_folders, list_frames, video_stem
+from .run import Run, RunMeta, read_checkpoint, input_k
 
 # %% auto #0
-__all__ = ['META_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'load_checkpoint', 'run_checkpoints', 'ImageSet', 'normalize',
-           'load_images', 'shuffle_orders', 'auto_bs', 'predict_items', 'superimage_table', 'frame_table',
-           'predict_run', 'predict', 'predict_cli']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'load_checkpoint', 'run_checkpoints', 'ImageSet', 'normalize', 'load_images',
+           'shuffle_orders', 'auto_bs', 'predict_items', 'superimage_table', 'frame_table', 'predict_run', 'predict',
+           'predict_cli']
 
 # %% ../nbs/11_inference.ipynb #1832058b
-META_KEYS = ('arch', 'head', 'classes', 'kind', 'size')
-
-def _build(meta:dict)->torch.nn.Module:
+def _build(meta:RunMeta)->torch.nn.Module:
     "The network described by `meta` (random weights, drawn without touching the caller's global torch RNG)."
     from qvpipe_nb.models import qv_model
-    with torch.random.fork_rng(devices=[]): return qv_model(meta['arch'], n_out=meta.get('n_out', N_CLASSES), pretrained=False, head=meta.get('head', 'linear'),
-                    embed_dim=meta.get('embed_dim', 768), drop_rate=meta.get('drop_rate', 0.0))
+    with torch.random.fork_rng(devices=[]):
+        return qv_model(meta.arch, n_out=meta.n_out, pretrained=False, head=meta.head, embed_dim=meta.embed_dim, drop_rate=meta.drop_rate)
 
 def load_checkpoint(path, # a `best.pth` written by qvpipe_train
                     build=None # `build(meta) -> nn.Module` (default: `models.qv_model` from the metadata)
-                   )->tuple[torch.nn.Module, dict]:
-    "The model of a checkpoint in eval mode, on the CPU, and its metadata; refuses files that are not checkpoints of our 17 classes."
-    ck = load_pth(path)                  # never runs code from the file
-    if not (isinstance(ck, dict) and isinstance(ck.get('model'), dict) and isinstance(ck.get('meta'), dict)):
-        raise QVError(f'{path}: not a qvpipe_train checkpoint (expected a dict with "model" weights and "meta")')
-    meta = ck['meta']
-    miss = [k for k in META_KEYS if k not in meta]
-    if miss: raise QVError(f'{path}: checkpoint metadata lacks {miss}')
-    if not isinstance(meta['classes'], (list, tuple)): raise QVError(f'{path}: checkpoint metadata "classes" is {brief(meta["classes"])}, not a list of class codes')
-    if list(meta['classes']) != CLASSES:
-        raise QVError(f'{path}: the model was trained on classes {" ".join(map(str, meta["classes"]))[:200]}, '
-                      f'not the 17 QV-Pipe classes in official order ({" ".join(CLASSES)}); its outputs cannot be used')
-    if meta['kind'] not in ('superimage', 'frame'): raise QVError(f'{path}: unknown input kind {meta["kind"]!r}')
+                   )->tuple[torch.nn.Module, RunMeta]:
+    "The model of a checkpoint in eval mode, on the CPU, and its `RunMeta`; the metadata is checked (`run.read_checkpoint`) before any model is built."
+    weights, meta = read_checkpoint(path)
     try: model = (build or _build)(meta)
-    except (RuntimeError, KeyError, TypeError, ValueError) as e: raise QVError(f'{path}: cannot build the model its metadata describes (arch {brief(meta["arch"])}: {type(e).__name__}: {str(e)[:100]})') from None
-    try: model.load_state_dict(ck['model'])
-    except RuntimeError as e: raise QVError(f'{path}: the weights do not fit a {meta["arch"]} model with head {meta.get("head")} ({str(e).splitlines()[0]})') from None
+    except (RuntimeError, KeyError, TypeError, ValueError) as e: raise QVError(f'{path}: cannot build the model its metadata describes (arch {brief(meta.arch)}: {type(e).__name__}: {str(e)[:100]})') from None
+    try: model.load_state_dict(weights)
+    except RuntimeError as e: raise QVError(f'{path}: the weights do not fit a {meta.arch} model with head {meta.head} ({str(e).splitlines()[0]})') from None
     return model.eval(), meta
 
 # %% ../nbs/11_inference.ipynb #293b3621
 def run_checkpoints(run # a run folder of qvpipe_train
                    )->list[Path]:
-    "The `fold*/best.pth` files of a run, in fold order."
-    run = need_path(run, 'run folder', is_dir=True)
-    fs = sorted(run.glob('fold*/best.pth'), key=lambda p: (len(p.parent.name), p.parent.name))
-    if not fs: raise QVError(f'no checkpoints in {run} (no fold*/best.pth): train it with qvpipe_train first')
-    return fs
+    "The `fold*/best.pth` files of a run, in fold order (`run.Run.checkpoints`)."
+    return Run(run).checkpoints()
 
 # %% ../nbs/11_inference.ipynb #c2a53aab
 class ImageSet(torch.utils.data.Dataset):
@@ -245,41 +231,15 @@ def predict_run(run, # a run folder of qvpipe_train
     res.attrs['failed'] = failed
     return res
 
-# %% ../nbs/11_inference.ipynb #653d84c1
-def _train_tile(meta:dict, grid)->tuple[int, int]|None:
-    "Tile size (width, height) of the super-images the run was trained on, when that folder is still here."
-    img = (meta.get('config') or {}).get('images')
-    if not img: return None
-    p = Path(img)
-    fs = sorted(p.glob('*.jpg'))[:1] if p.is_dir() else []
-    if not fs: return None
-    with Image.open(fs[0]) as im: w, h = im.size
-    r, c = grid
-    return (w//c, h//r) if w % c == 0 and h % r == 0 else None
-
 # %% ../nbs/11_inference.ipynb #fb5ee719
-def _default_tile(meta:dict, grid, src='the run')->tuple[int, int]:
-    "The tile size (width, height) the run recorded, else that of its training super-images when they are still here; never a guess."
-    if meta.get('tile'): return tuple(int(v) for v in meta['tile'])
-    t = _train_tile(meta, grid)
-    if t: return t
-    raise QVError(f"{src}: the run does not record the tile size of the super-images it was trained on (trained by an older "
-                  f"qvpipe_nb), and its training super-images ({(meta.get('config') or {}).get('images')}) are not here; give it "
-                  f"with --tile WxH (e.g. --tile 224 for 3x3 super-images of 672 px), or retrain the run")
+def _default_tile(meta:RunMeta, grid=None, src='the run')->tuple[int, int]:
+    "Transitional wrapper of `RunMeta.input_tile` (infer and export still call it)."
+    return meta.input_tile(src=src)
 
 # %% ../nbs/11_inference.ipynb #57c447c0
 def _run_k(metas:dict)->int:
-    "Frames per video that every run's input needs: its recorded `k`, a super-image run's grid cells; never a guess."
-    ks = {}
-    for r, m in metas.items():
-        g = parse_grid(m.get('grid', '3x3'))
-        k = m.get('k') or (g[0]*g[1] if m['kind'] == 'superimage' else None)
-        if k is None: raise QVError(f"{r}: the frame run does not record how many frames per video it was trained on (trained by an "
-                                    f"older qvpipe_nb); give it with --k (the --k of its qvpipe_extract), or retrain the run")
-        ks[r] = int(k)
-    if len(set(ks.values())) > 1: raise QVError(f"the runs were trained on different frames per video ({', '.join(f'{Path(r).name}: {k}' for r, k in ks.items())}); "
-                                                f"predict them one at a time, or give --k")
-    return next(iter(ks.values()))
+    "Transitional wrapper of `run.input_k` (infer still calls it)."
+    return input_k(metas)
 
 # %% ../nbs/11_inference.ipynb #7ae0c04a
 def _input_kind(inp:Path)->str:
@@ -344,7 +304,7 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
     "Step 5a in one call: extract and build what each run needs, predict, write OUT/<run>.csv and OUT/failed.txt; returns {run name: csv}."
     inp = need_path(inp, 'input folder', is_dir=True); out = Path(out); out.mkdir(parents=True, exist_ok=True)
     runs = [need_path(r, 'run folder', is_dir=True) for r in runs]
-    metas = {r: load_checkpoint(run_checkpoints(r)[0])[1] for r in runs}
+    metas = {r: Run(r).meta for r in runs}        # the folds of a run must agree on their input (refused by name otherwise)
     kind, prog = _input_kind(inp), kwargs.get('progress', True)
     frames = inp if kind == 'frames' else out/'frames'
     videos, failed = _extract_videos(inp, frames, k or _run_k(metas), workers, prog) if kind == 'videos' else (None, {})

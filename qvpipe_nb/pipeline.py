@@ -105,23 +105,24 @@ def _ensemble_step(root:Path, # the demo's data folder
                    run:Path, # the trained run
                    csv:Path, # its predictions on the test videos
                    report:Path # where the report goes
-                  )->tuple[dict, dict]:
-    "Step 5b: fold mean, ZC rule tuned on OOF, the submission, its official mAP and the report; returns the report's metrics and what was fitted (with the test mAP)."
+                  )->tuple:
+    "Step 5b: the blend fitted on OOF (ZC rule, thresholds), the submission and blend.json, the official mAP and the report; returns the report's metrics, the `Blend`, the test mAP and its per-class APs."
     from qvpipe_nb.ensemble import ensemble, make_submission
-    from qvpipe_nb.metrics import evaluate, read_preds, run_oof, run_labels
+    from qvpipe_nb.metrics import evaluate, read_preds
+    from qvpipe_nb.run import Run
     from qvpipe_nb.report import write_report
     from qvpipe_nb.callback.track import log_run      # the blend beside the tracked folds (nothing when tracking is off)
-    _step('[5 ensemble] mean over folds, ZC rule tuned on out-of-fold predictions, official submission')
-    P, O, ol = {run.name: read_preds(csv)}, {run.name: run_oof(run)}, run_labels(run)
-    ens, info = ensemble(P, O, ol)
+    _step('[5 ensemble] mean over folds, ZC rule and thresholds fitted on out-of-fold predictions, official submission, blend.json')
+    P, O, ol = {run.name: read_preds(csv)}, {run.name: Run(run).oof()}, Run(run).labels()
+    ens, b = ensemble(P, O, ol, runs=[run])
     test_labels = load_labels(root/'test'/'labels.json')
     make_submission(ens, root/'submission.json', list(test_labels))
+    b.save(root/'blend.json')                          # what qvpipe_infer applies: weights, ZC rule, thresholds, the run's fingerprint
     test_map, per_class = evaluate(root/'test'/'labels.json', root/'submission.json')   # the official scorer on the file written
-    info.update(test_map=float(test_map), test_per_class_ap={c: float(a) for c, a in zip(CLASSES, per_class)})
-    m = write_report(report, O, ol, info['weights'], info['zc'], P, test_labels, info['thresholds'], title='qvpipe_nb demo')
-    log_run('ensemble', 'demo submission', [run], params=dict(weights=info['weights'], zc_t=info['zc'].get('t')),
-            metrics=dict(oof_map=info.get('oof_map'), test_map=info['test_map']), artifacts=[root/'submission.json', report/'report.md'])
-    return m, info
+    m = write_report(report, O, ol, b, P, test_labels, title='qvpipe_nb demo')
+    log_run('ensemble', 'demo submission', [run], params=dict(weights=b.weights, zc_t=b.zc_t),
+            metrics=dict(oof_map=b.oof.get('map'), test_map=float(test_map)), artifacts=[root/'submission.json', root/'blend.json', report/'report.md'])
+    return m, b, float(test_map), [float(a) for a in per_class]
 
 # %% ../nbs/14_pipeline.ipynb #6cf438c2
 def _submission_scores(sub, # a submission JSON
@@ -136,14 +137,16 @@ def _submission_scores(sub, # a submission JSON
 # %% ../nbs/14_pipeline.ipynb #8f5cdf2e
 def _print_done(root:Path, # the demo's data folder
                 report:Path, # the report folder
+                run:Path, # the trained run
                 res:dict # the demo's metrics
                ):
-    "The closing lines: per-class AP of the submission, where the files are, the time and the held-out test mAP."
+    "The closing lines: per-class AP of the submission, where the files are, the triage command, the time and the held-out test mAP."
     from qvpipe_nb.metrics import ap_table
     _step('done')
     print(ap_table(*_submission_scores(root/'submission.json', load_labels(root/'test'/'labels.json'))).to_string(index=False))
-    print(f'\nsubmission: {root/"submission.json"}\nreport:     {report/"report.md"} (and report.html)\n'
+    print(f'\nsubmission: {root/"submission.json"} (blend: {root/"blend.json"})\nreport:     {report/"report.md"} (and report.html)\n'
           f'metrics:    {report/"metrics.json"}\ntime:       {res["total_seconds"]:.0f} s ' + str(res['seconds']))
+    print(f'triage:     qvpipe_infer {root/"test"/"videos"} {root/"triage"} {run} --blend {root/"blend.json"}')
     print(f'held-out test mAP (official metric): {res["test_map"]*100:.3f}')
 
 # %% ../nbs/14_pipeline.ipynb #700916e8
@@ -169,12 +172,11 @@ def run_demo(root='data/demo', # where the synthetic data and intermediate outpu
     labels = _split_step(root); lap('split')
     _superimage_step(root, wh, workers); lap('superimages')
     run = _train_step(cfg); lap('train')
-    m, info = _ensemble_step(root, run, _predict_step(root, run, workers), report); lap('predict+ensemble')
-    res = dict(test_map=info['test_map'], per_class_ap=info['test_per_class_ap'], oof_map=float(info.get('oof_map', float('nan'))),
-               zc_rule=info['zc'].get('t'), n_train=len(labels), n_test=m['n_videos'], config=str(config), seconds=times,
+    m, b, test_map, per_class = _ensemble_step(root, run, _predict_step(root, run, workers), report); lap('predict+ensemble')
+    res = dict(test_map=test_map, per_class_ap=dict(zip(CLASSES, per_class)), oof_map=float(b.oof.get('map', float('nan'))), zc_rule=b.zc_t, n_train=len(labels), n_test=m['n_videos'], config=str(config), seconds=times,
                total_seconds=round(time.time() - t0, 1))
     with atomic_write(report/'metrics.json') as f: json.dump({**m, **res}, f, indent=1)
-    _print_done(root, report, res)
+    _print_done(root, report, run, res)
     return res
 
 # %% ../nbs/14_pipeline.ipynb #f6cfb715
