@@ -12,11 +12,12 @@ from pathlib import Path
 from fastcore.script import Param
 
 # %% auto #0
-__all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
-           'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'qv_parser',
-           'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path', 'load_pth',
-           'validate_labels', 'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos',
-           'ext_key', 'Scan', 'scan_dataset', 'size_hw', 'real_data_dir', 'default_workers', 'pool_map']
+__all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'EXTRAS', 'class_table',
+           'codes2ids', 'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path',
+           'qv_parser', 'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'child_path',
+           'load_pth', 'validate_labels', 'read_json', 'load_labels', 'save_labels', 'segment_re', 'group_of',
+           'list_videos', 'ext_key', 'Scan', 'scan_dataset', 'size_hw', 'real_data_dir', 'default_workers', 'pool_map',
+           'need_extra']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -544,3 +545,17 @@ def pool_map(fn, # called as `fn(item)`; in a worker process when `workers` >= 1
     n = min(n, len(items))
     it = _here(fn, items, fail) if n == 0 else _isolated(fn, items, n, ordered, timeout, max_memory, fail, max(n, ahead or 4*n))
     return progress(it, total=len(items)) if progress else it
+
+# %% ../nbs/00_core.ipynb #1d9a8372
+EXTRAS = {'onnx': 'onnx', 'onnxruntime': 'onnx', 'mlflow': 'mlflow', 'playwright': 'browser'}  # optional package -> the extra that installs it
+
+def need_extra(module:str, # the module to import, e.g. 'onnx' or 'playwright.sync_api'
+               what:str # what needs it, for the message
+              ):
+    "Import `module`, or raise `QVError` naming the extra that installs its package."
+    import importlib
+    top = module.split('.')[0]
+    try: return importlib.import_module(module)
+    except ImportError as e:
+        if getattr(e, 'name', None) not in (top, module) or top not in EXTRAS: raise   # another module is missing: not ours to explain
+        raise QVError(f'{what} needs the optional package {top}, which is not installed: pip install "qvpipe_nb[{EXTRAS[top]}]"') from None
