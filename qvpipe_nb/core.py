@@ -481,29 +481,30 @@ def _here(fn, items:list, fail):
         yield i, r
 
 # %% ../nbs/00_core.ipynb #c343fe5a
-def _isolated(fn, items:list, n:int, ordered:bool, timeout, gib, fail, ahead:int):
-    "`(i, fn(item))` from `n` worker processes; a dead worker's item is retried alone, once, before it is recorded."
-    import multiprocessing as mp
+def _dispatch(fn, items:list, n:int, timeout, gib, fail, ctx, idle:list, room, wake:int, out, stop):
+    "The pool's thread: keeps `n` workers busy while permits in `room` last; puts `(i, result)` on `out`, `(None, exception)` to raise, then `None`."
     from collections import deque
     from multiprocessing.connection import wait
-    ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
-    todo, suspects, tried = deque(range(len(items))), deque(), set()
-    busy, idle, done, nxt, alone = {}, [], {}, 0, None   # working workers; idle ones; results not given out; next in order; the retrying one
+    todo, suspects, tried, busy, alone, left = deque(range(len(items))), deque(), set(), {}, None, len(items)
     def worker():
         while idle:
             w = idle.pop()
             if w.proc.is_alive(): return w
             w.stop()
         return _Worker(ctx, fn, gib)
+    def give(w, i):
+        try: w.give(i, items[i])
+        except OSError: w.stop(); w = _Worker(ctx, fn, gib); w.give(i, items[i])   # it had died while idle
+        busy[w] = i
+        return w
     try:
-        while nxt < len(items):
-            while todo and not suspects and alone is None and len(busy) < n and len(busy) + len(done) < ahead:
-                w = worker(); i = todo.popleft(); w.give(i, items[i]); busy[w] = i
-            if suspects and not busy:                                     # the others are done: retry a suspect by itself
-                alone = worker(); i = suspects.popleft(); alone.give(i, items[i]); busy[alone] = i
+        while left and not stop.is_set():
+            while todo and not suspects and alone is None and len(busy) < n and room.acquire(blocking=False): give(worker(), todo.popleft())
+            if suspects and not busy: alone = give(worker(), suspects.popleft())   # the others are done: retry a suspect by itself
             now = time.monotonic()
-            left = [w.job[1] + timeout - now for w in busy] if timeout else []
-            ready = set(wait([o for w in busy for o in (w.conn, w.proc.sentinel)], max(0, min(left)) if left else None))
+            wait_s = max(0, min(w.job[1] + timeout - now for w in busy)) if timeout and busy else None
+            ready = set(wait([wake, *(o for w in busy for o in (w.conn, w.proc.sentinel))], wait_s))
+            if wake in ready: os.read(wake, 1 << 16)                               # a result was taken, or stop
             for w, i in list(busy.items()):
                 if w.conn in ready or w.proc.sentinel in ready:
                     del busy[w]
@@ -511,21 +512,50 @@ def _isolated(fn, items:list, n:int, ordered:bool, timeout, gib, fail, ahead:int
                     except (EOFError, OSError): msg = None
                     except Exception as e: msg = ('err', i, None, f'its result could not be read ({type(e).__name__}: {e})')
                     if w is alone: alone = None
-                    if msg is None:                                       # the worker died with the item
+                    if msg is None:                                                # the worker died with the item
                         why = w.death(); w.stop()
-                        if i in tried: done[i] = _failed(fail, items[i], i, f'crashed: its worker process {why}, also when retried alone')
-                        else: tried.add(i); suspects.append(i)
-                        continue
-                    w.job = None; idle.append(w)
-                    done[i] = msg[2] if msg[0] == 'ok' else _failed(fail, items[i], i, _why(msg[2], msg[3], gib), msg[2])
-                elif timeout and time.monotonic() - w.job[1] > timeout:   # the watchdog
+                        if i not in tried: tried.add(i); suspects.append(i); continue
+                        r = _failed(fail, items[i], i, f'crashed: its worker process {why}, also when retried alone')
+                    else:
+                        w.job = None; idle.append(w)
+                        r = msg[2] if msg[0] == 'ok' else _failed(fail, items[i], i, _why(msg[2], msg[3], gib), msg[2])
+                elif timeout and time.monotonic() - w.job[1] > timeout:            # the watchdog
                     del busy[w]; w.stop()
                     if w is alone: alone = None
-                    done[i] = _failed(fail, items[i], i, f'hung: no result after {timeout:g} s; its worker process was stopped')
-            for i in sorted(done) if not ordered else []: yield i, done.pop(i); nxt += 1
-            while ordered and nxt in done: yield nxt, done.pop(nxt); nxt += 1
+                    r = _failed(fail, items[i], i, f'hung: no result after {timeout:g} s; its worker process was stopped')
+                else: continue
+                out.put((i, r)); left -= 1
+    except BaseException as e: out.put((None, e))
     finally:
         for w in [*busy, *idle]: w.stop()
+        out.put(None)
+
+# %% ../nbs/00_core.ipynb #eac4287a
+def _isolated(fn, items:list, n:int, ordered:bool, timeout, gib, fail, ahead:int):
+    "`(i, fn(item))` from `n` worker processes run by `_dispatch` on a thread, so they keep working while the caller is busy."
+    import multiprocessing as mp, queue, threading
+    ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
+    idle = [_Worker(ctx, fn, gib) for _ in range(n)]              # forked here, from the caller's thread
+    room, stop, out, (wake_r, wake_w) = threading.Semaphore(ahead), threading.Event(), queue.Queue(), os.pipe()
+    os.set_blocking(wake_w, False)
+    def nudge():
+        try: os.write(wake_w, b'.')
+        except BlockingIOError: pass                               # the pipe is full: the thread will wake anyway
+    th = threading.Thread(target=_dispatch, args=(fn, items, n, timeout, gib, fail, ctx, idle, room, wake_r, out, stop), daemon=True)
+    th.start()
+    held, nxt = {}, 0                                              # results waiting for their turn; the next index in order
+    try:
+        for _ in range(len(items)):
+            m = out.get()
+            if m is None: raise QVError('the worker pool stopped before every item had a result')
+            i, r = m
+            if i is None: raise r
+            if not ordered: yield i, r; room.release(); nudge(); continue
+            held[i] = r
+            while nxt in held: yield nxt, held.pop(nxt); room.release(); nudge(); nxt += 1
+    finally:
+        stop.set(); nudge(); th.join()
+        os.close(wake_r); os.close(wake_w)
 
 # %% ../nbs/00_core.ipynb #2ec1a2a1
 def pool_map(fn, # called as `fn(item)`; in a worker process when `workers` >= 1

@@ -384,7 +384,7 @@ def extract_all(videos, # a folder of videos, or a list of video paths
                 quiet:bool=False, # do not print the summary
                 time_limit:float=600, # seconds one video may take; a worker stuck past twice that (plus 5 s) is stopped
                 max_pixels:int=MAX_PIXELS, # refuse videos whose frames are larger (bounds memory)
-                max_memory:float|None=8, # GiB of address space per worker process (None: no limit)
+                max_memory:float|None=8, # GiB of address space a worker may add to what it starts with (None: no cap)
                )->pd.DataFrame:
     "Extract `k` frames from every video in parallel, resumably; return the manifest rows of `videos`."
     wh, size = _check_settings(k, quality, size)
