@@ -21,6 +21,9 @@ help:
 
 install: $(STAMP)
 
+# The lock pins the package's requirements and those of the extras the tests need (dev, onnx, mlflow: the notebooks test
+# the ONNX export and MLflow tracking); the package goes in without resolving again (--no-deps). The browser extra's
+# playwright is pinned in requirements-browser.txt (make browser-deps).
 $(STAMP): requirements-lock.txt settings.ini setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-lock.txt

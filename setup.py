@@ -23,7 +23,8 @@ requirements = shlex.split(cfg.get('requirements', ''))
 if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_requirements', ''))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
-dev_requirements = (cfg.get('dev_requirements') or '').split()
+extras = {k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()   # dev, onnx, mlflow, browser
+          if k.endswith('_requirements') and k not in ('pip_requirements', 'conda_requirements')}
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -36,9 +37,9 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
     include_package_data = True,
-    package_data = {cfg['lib_name']: ['recipes/*.yaml']},   # the training recipes travel with the package
+    package_data = {cfg['lib_name']: ['recipes/*.yaml', 'taxonomies/*.yaml']},   # the training recipes and taxonomies travel with the package
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements },
+    extras_require = extras,
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -12,12 +12,12 @@ from pathlib import Path
 from fastcore.script import Param
 
 # %% auto #0
-__all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'class_table', 'codes2ids',
-           'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path', 'qv_parser',
-           'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'name_key', 'child_path',
-           'csv_cell', 'csv_name', 'load_pth', 'validate_labels', 'read_json', 'read_text', 'parse_text', 'load_labels',
-           'save_labels', 'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan', 'scan_dataset', 'size_hw',
-           'real_data_dir', 'default_workers']
+__all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 'VIDEO_EXTS', 'EXTRAS', 'class_table',
+           'codes2ids', 'ids2codes', 'ids2onehot', 'onehot2ids', 'labels2matrix', 'QVError', 'cli_errors', 'need_path',
+           'qv_parser', 'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'name_key',
+           'child_path', 'csv_cell', 'csv_name', 'load_pth', 'validate_labels', 'read_json', 'read_text', 'parse_text',
+           'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan', 'scan_dataset',
+           'size_hw', 'real_data_dir', 'default_workers', 'pool_map', 'need_extra']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -479,6 +479,210 @@ def real_data_dir()->Path|None:
 
 # %% ../nbs/00_core.ipynb #a56fffbb
 def default_workers()->int:
-    "Number of worker processes to use by default: the usable CPU count."
+    "The number of worker processes of every step when `workers` is `None`: the usable CPU count."
     try: return max(1, len(os.sched_getaffinity(0)))
     except AttributeError: return max(1, os.cpu_count() or 1)
+
+# %% ../nbs/00_core.ipynb #3a4c0f79
+import time
+
+def _cap_memory(gib:float|None # GiB this process may add to the address space it holds now; None: no cap
+               ):
+    "Cap this process's address space (`RLIMIT_AS`) at what it holds now plus `gib` GiB: a forked worker starts with its parent's."
+    if not gib: return
+    import resource
+    try:
+        with open('/proc/self/statm') as f: now = int(f.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, ValueError): now = 0
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    b = now + int(gib * 2**30)
+    if hard != resource.RLIM_INFINITY: b = min(b, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (b, hard))
+
+# %% ../nbs/00_core.ipynb #6ed33892
+def _serve(fn, # the work function
+           conn, # this worker's end of its pipe
+           gib:float|None # the memory cap (`_cap_memory`)
+          ):
+    "A worker's loop: take `(i, item)`, answer `('ok', i, fn(item))` or `('err', i, exception, text)`, until `None` or the pipe closes."
+    import pickle, signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is for the parent, which stops the workers
+    _cap_memory(gib)
+    while True:
+        try: job = conn.recv()
+        except (EOFError, OSError): return
+        if job is None: return
+        i, item = job
+        try: msg = ('ok', i, fn(item))
+        except BaseException as e:
+            msg = ('err', i, None, f'{type(e).__name__}: {e}')
+            try: msg = ('err', i, pickle.loads(pickle.dumps(e)), msg[3])   # the exception itself when it survives the trip
+            except Exception: pass
+        try: conn.send(msg)
+        except Exception as e: conn.send(('err', i, None, f'its result could not be sent back ({type(e).__name__}: {e})'))
+
+# %% ../nbs/00_core.ipynb #0522f427
+class _Worker:
+    "One worker process of `pool_map`, its pipe, and its job: the item's index and when it started (`None` when idle)."
+    def __init__(self, ctx, fn, gib):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(fn, child, gib), daemon=True)
+        self.proc.start(); child.close()
+        self.job = None
+
+    def give(self, i:int, item):
+        "Start item `i`."
+        self.conn.send((i, item)); self.job = (i, time.monotonic())
+
+    def death(self)->str:
+        "How the process ended, once it has: a signal's name or an exit status."
+        self.proc.join(5)
+        c = self.proc.exitcode
+        if c is None: return 'stopped answering'
+        if c < 0:
+            import signal
+            try: return f'died ({signal.Signals(-c).name})'
+            except ValueError: return f'died (signal {-c})'
+        return f'exited with status {c}'
+
+    def stop(self):
+        "End the process: politely when idle, else killed."
+        if self.job is None and self.proc.is_alive():
+            try: self.conn.send(None); self.proc.join(2)
+            except OSError: pass
+        if self.proc.is_alive(): self.proc.kill()
+        self.proc.join(); self.conn.close()
+
+# %% ../nbs/00_core.ipynb #23b7a49e
+def _why(e:BaseException|None, # the exception `fn` raised (None when it could not be sent back)
+         text:str, # the exception as text
+         gib:float|None # the memory cap
+        )->str:
+    "Why an item failed, when `fn` raised."
+    if isinstance(e, MemoryError):
+        return 'out of memory: ' + (f'it needs more than the {gib:g} GiB a worker may use (max_memory)' if gib else text)
+    return text
+
+def _failed(fail, item, i:int, why:str, e:BaseException|None=None):
+    "The result `fail(item, why)` of a failed item; without `fail`, the exception `fn` raised, or a `QVError`."
+    if fail is not None: return fail(item, why)
+    if e is not None: raise e
+    raise QVError(f'item {i} ({brief(item)}): {why}')
+
+# %% ../nbs/00_core.ipynb #00a429d2
+def _here(fn, items:list, fail):
+    "`(i, fn(item))` in this process, one item after the other: no isolation, no cap, no watchdog."
+    for i, x in enumerate(items):
+        try: r = fn(x)
+        except Exception as e: r = _failed(fail, x, i, _why(e, f'{type(e).__name__}: {e}', None), e)
+        yield i, r
+
+# %% ../nbs/00_core.ipynb #c343fe5a
+def _dispatch(fn, items:list, n:int, timeout, gib, fail, ctx, idle:list, room, wake:int, out, stop):
+    "The pool's thread: keeps `n` workers busy while permits in `room` last; puts `(i, result)` on `out`, `(None, exception)` to raise, then `None`."
+    from collections import deque
+    from multiprocessing.connection import wait
+    todo, suspects, tried, busy, alone, left = deque(range(len(items))), deque(), set(), {}, None, len(items)
+    def worker():
+        while idle:
+            w = idle.pop()
+            if w.proc.is_alive(): return w
+            w.stop()
+        return _Worker(ctx, fn, gib)
+    def give(w, i):
+        try: w.give(i, items[i])
+        except OSError: w.stop(); w = _Worker(ctx, fn, gib); w.give(i, items[i])   # it had died while idle
+        busy[w] = i
+        return w
+    try:
+        while left and not stop.is_set():
+            while todo and not suspects and alone is None and len(busy) < n and room.acquire(blocking=False): give(worker(), todo.popleft())
+            if suspects and not busy: alone = give(worker(), suspects.popleft())   # the others are done: retry a suspect by itself
+            now = time.monotonic()
+            wait_s = max(0, min(w.job[1] + timeout - now for w in busy)) if timeout and busy else None
+            ready = set(wait([wake, *(o for w in busy for o in (w.conn, w.proc.sentinel))], wait_s))
+            if wake in ready: os.read(wake, 1 << 16)                               # a result was taken, or stop
+            for w, i in list(busy.items()):
+                if w.conn in ready or w.proc.sentinel in ready:
+                    del busy[w]
+                    try: msg = w.conn.recv()
+                    except (EOFError, OSError): msg = None
+                    except Exception as e: msg = ('err', i, None, f'its result could not be read ({type(e).__name__}: {e})')
+                    if w is alone: alone = None
+                    if msg is None:                                                # the worker died with the item
+                        why = w.death(); w.stop()
+                        if i not in tried: tried.add(i); suspects.append(i); continue
+                        r = _failed(fail, items[i], i, f'crashed: its worker process {why}, also when retried alone')
+                    else:
+                        w.job = None; idle.append(w)
+                        r = msg[2] if msg[0] == 'ok' else _failed(fail, items[i], i, _why(msg[2], msg[3], gib), msg[2])
+                elif timeout and time.monotonic() - w.job[1] > timeout:            # the watchdog
+                    del busy[w]; w.stop()
+                    if w is alone: alone = None
+                    r = _failed(fail, items[i], i, f'hung: no result after {timeout:g} s; its worker process was stopped')
+                else: continue
+                out.put((i, r)); left -= 1
+    except BaseException as e: out.put((None, e))
+    finally:
+        for w in [*busy, *idle]: w.stop()
+        out.put(None)
+
+# %% ../nbs/00_core.ipynb #eac4287a
+def _isolated(fn, items:list, n:int, ordered:bool, timeout, gib, fail, ahead:int):
+    "`(i, fn(item))` from `n` worker processes run by `_dispatch` on a thread, so they keep working while the caller is busy."
+    import multiprocessing as mp, queue, threading
+    ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
+    idle = [_Worker(ctx, fn, gib) for _ in range(n)]              # forked here, from the caller's thread
+    room, stop, out, (wake_r, wake_w) = threading.Semaphore(ahead), threading.Event(), queue.Queue(), os.pipe()
+    os.set_blocking(wake_w, False)
+    def nudge():
+        try: os.write(wake_w, b'.')
+        except BlockingIOError: pass                               # the pipe is full: the thread will wake anyway
+    th = threading.Thread(target=_dispatch, args=(fn, items, n, timeout, gib, fail, ctx, idle, room, wake_r, out, stop), daemon=True)
+    th.start()
+    held, nxt = {}, 0                                              # results waiting for their turn; the next index in order
+    try:
+        for _ in range(len(items)):
+            m = out.get()
+            if m is None: raise QVError('the worker pool stopped before every item had a result')
+            i, r = m
+            if i is None: raise r
+            if not ordered: yield i, r; room.release(); nudge(); continue
+            held[i] = r
+            while nxt in held: yield nxt, held.pop(nxt); room.release(); nudge(); nxt += 1
+    finally:
+        stop.set(); nudge(); th.join()
+        os.close(wake_r); os.close(wake_w)
+
+# %% ../nbs/00_core.ipynb #2ec1a2a1
+def pool_map(fn, # called as `fn(item)`; in a worker process when `workers` >= 1
+             items, # the work (any iterable; read at once)
+             workers:int|None=None, # 0: in this process, without isolation; n >= 1: n isolated worker processes; None: `default_workers()`
+             ordered:bool=True, # results in input order; False: as they come
+             timeout:float|None=None, # seconds an item may run in a worker before the watchdog stops it; None: no watchdog
+             max_memory:float|None=8, # GiB of address space a worker may add to what it starts with; None: no cap
+             fail=None, # `fail(item, why)` makes the result of an item that raised, crashed, hung or ran out of memory; None: raise
+             progress=None, # wraps the results: `progress(results, total=len(items))`, e.g. a `partial` of `qv_progress`
+             ahead:int|None=None # results held at most while they wait for their turn or the consumer (default: 4 per worker)
+            ):
+    "`(index, fn(item))` for every item, in worker processes with a memory cap, a watchdog and crash isolation (or here, with `workers=0`)."
+    items = list(items)
+    n = default_workers() if workers is None else int(workers)
+    if n < 0: raise QVError(f'workers must be 0 (in this process) or a number of worker processes; got {workers}')
+    n = min(n, len(items))
+    it = _here(fn, items, fail) if n == 0 else _isolated(fn, items, n, ordered, timeout, max_memory, fail, max(n, ahead or 4*n))
+    return progress(it, total=len(items)) if progress else it
+
+# %% ../nbs/00_core.ipynb #1d9a8372
+EXTRAS = {'onnx': 'onnx', 'onnxruntime': 'onnx', 'mlflow': 'mlflow', 'playwright': 'browser'}  # optional package -> the extra that installs it
+
+def need_extra(module:str, # the module to import, e.g. 'onnx' or 'playwright.sync_api'
+               what:str # what needs it, for the message
+              ):
+    "Import `module`, or raise `QVError` naming the extra that installs its package."
+    import importlib
+    top = module.split('.')[0]
+    try: return importlib.import_module(module)
+    except ImportError as e:
+        if getattr(e, 'name', None) not in (top, module) or top not in EXTRAS: raise   # another module is missing: not ours to explain
+        raise QVError(f'{what} needs the optional package {top}, which is not installed: pip install "qvpipe_nb[{EXTRAS[top]}]"') from None

@@ -324,47 +324,23 @@ def _error_row(name:str, k:int, quality:int, size:str, error:str)->dict:
     "A manifest row for a video that gave no frames, and why."
     return dict(dict.fromkeys(COLUMNS, ''), video=name, status='error', n_frames=0, header_frames=0, k=k, quality=quality, size=size, error=error)
 
-# %% ../nbs/03_frames.ipynb #9d90b501
-def _worker_init(max_memory:float|None):
-    "A worker process may use at most `max_memory` GiB of address space: an allocation beyond fails, the video is reported."
-    if max_memory:
-        import resource
-        b = int(max_memory * 2**30); resource.setrlimit(resource.RLIMIT_AS, (b, b))
-
-# %% ../nbs/03_frames.ipynb #5bd87b06
-def _guarded(p, out, k, quality, wh, time_limit, max_pixels):
-    "`extract_video` in a worker, which exits when it is stuck past twice the time limit (a hang inside the decoder)."
-    import faulthandler
-    with open(os.devnull, 'w') as null:
-        faulthandler.dump_traceback_later(2*time_limit + 5, exit=True, file=null)
-        try: return extract_video(p, out, k, quality, wh, time_limit, max_pixels)
-        finally: faulthandler.cancel_dump_traceback_later()
-
 # %% ../nbs/03_frames.ipynb #a898b725
-def _results(todo:list, workers:int, max_memory:float|None, *args):
-    "Manifest rows of `extract_video(p, *args)` for `p` in `todo`, in completion order, over `workers` processes."
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-    if workers <= 1 or len(todo) <= 1:
-        yield from (extract_video(p, *args) for p in todo); return
-    from qvpipe_nb import frames  # the importable definition: child processes cannot unpickle a notebook's functions
-    broken = []
-    with ProcessPoolExecutor(min(workers, len(todo)), initializer=frames._worker_init, initargs=(max_memory,)) as ex:
-        futs = {ex.submit(frames._guarded, p, *args): p for p in todo}
-        try:
-            for f in as_completed(futs):
-                try: yield f.result()
-                except BrokenProcessPool: broken.append(futs[f])
-        finally:
-            for f in futs: f.cancel()
-    for p in broken:  # a worker died (a crash or hang in the decoder): redo those videos one per process, to find the culprit
-        with ProcessPoolExecutor(1, initializer=frames._worker_init, initargs=(max_memory,)) as ex:
-            t0 = time.monotonic()
-            try: yield ex.submit(frames._guarded, p, *args).result()
-            except BrokenProcessPool:
-                why = (f'time limit: the decoder hung for {time.monotonic()-t0:.0f} s and was stopped' if time.monotonic() - t0 >= 2*args[4] + 5
-                       else 'unreadable: the decoder crashed on this file')
-                yield _error_row(p.name, args[1], args[2], '' if args[3] is None else '%dx%d' % args[3], why)
+def _results(todo:list, # the videos to extract
+             workers:int|None, # as `pool_map`'s
+             max_memory:float|None, # GiB per worker (`pool_map`)
+             progress:bool, # show a progress bar
+             out:Path, k:int, quality:int, wh, time_limit:float, max_pixels:int # as `extract_video`'s
+            ):
+    "Manifest rows of `extract_video` for the videos `todo`, as they finish, from `pool_map`'s workers: watchdog at twice the time limit plus 5 s."
+    from functools import partial
+    size, bar = '' if wh is None else '%dx%d' % wh, None
+    if progress and todo:
+        from qvpipe_nb.progress import qv_progress   # a live bar, or a line every 10 % in a log file
+        bar = partial(qv_progress, label='extract')
+    it = pool_map(partial(extract_video, out_dir=out, k=k, quality=quality, size=wh, time_limit=time_limit, max_pixels=max_pixels),
+                  todo, workers, ordered=False, timeout=2*time_limit + 5, max_memory=max_memory, progress=bar,
+                  fail=lambda p, why: _error_row(p.name, k, quality, size, why))
+    return (r for _, r in it)
 
 # %% ../nbs/03_frames.ipynb #fb8e683b
 def _check_settings(k:int, quality:int, size)->tuple:
@@ -410,15 +386,15 @@ def _record_rows(it, out:Path, rows:dict):
 def extract_all(videos, # a folder of videos, or a list of video paths
                 out, # output folder: one subfolder of JPEGs per video, and manifest.csv
                 k:int=9, # frames per video
-                workers:int=None, # worker processes (default: usable CPUs)
+                workers:int|None=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                 quality:int=95, # JPEG quality, 1-100
                 size=None, # resize frames to 'WxH'; `None` keeps the source size
                 strict:bool=False, # raise `QVError` at the end if any video failed or has a note (truncated, damaged)
                 progress:bool=True, # show a progress bar
                 quiet:bool=False, # do not print the summary
-                time_limit:float=600, # seconds one video may take; a worker stuck past twice that is stopped
+                time_limit:float=600, # seconds one video may take; a worker stuck past twice that (plus 5 s) is stopped
                 max_pixels:int=MAX_PIXELS, # refuse videos whose frames are larger (bounds memory)
-                max_memory:float|None=8, # GiB of address space per worker process (None: no limit)
+                max_memory:float|None=8, # GiB of address space a worker may add to what it starts with (None: no cap)
                )->pd.DataFrame:
     "Extract `k` frames from every video in parallel, resumably; return the manifest rows of `videos`."
     wh, size = _check_settings(k, quality, size)
@@ -426,11 +402,7 @@ def extract_all(videos, # a folder of videos, or a list of video paths
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rows = {r['video']: r for r in read_manifest(out).to_dict('records')}
     todo, clash = _to_do(paths, rows, out, k, quality, size)
-    it = _results(todo, workers or default_workers(), max_memory, out, k, quality, wh, time_limit, max_pixels)
-    if progress and todo:
-        from qvpipe_nb.progress import qv_progress   # a live bar, or a line every 10 % in a log file
-        it = qv_progress(it, total=len(todo), label='extract')
-    _record_rows(it, out, rows)
+    _record_rows(_results(todo, workers, max_memory, progress, out, k, quality, wh, time_limit, max_pixels), out, rows)
     import pandas as pd
     df = pd.DataFrame([rows[p.name] for p in paths], columns=COLUMNS).drop_duplicates('video').reset_index(drop=True)
     if not quiet: print(('\n' if progress and todo else '') + _summary(df, len(paths) - len(todo) - clash))
@@ -442,7 +414,7 @@ def extract_all(videos, # a folder of videos, or a list of video paths
 def extract_cli(videos:str, # folder of videos
                 out:str, # output folder (frames and manifest.csv)
                 k:int=9, # frames per video
-                workers:int=None, # worker processes (default: usable CPUs)
+                workers:int=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                 quality:int=95, # JPEG quality, 1-100
                 size:str=None, # resize frames to WIDTHxHEIGHT, e.g. 640x360
                 strict:bool=False, # exit with status 1 if any video failed or has a note (truncated, damaged frames)

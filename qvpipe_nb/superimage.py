@@ -197,12 +197,12 @@ def build_superimages(frames, # the FRAMES folder of step 1 (frame folders + man
                       grid=(3, 3), # (rows, cols) or "RxC"
                       tile=224, # tile size: int or (width, height)
                       quality:int=95, # JPEG quality
-                      workers:int|None=None, # processes (default: all usable CPUs; 0 or 1: in this process)
+                      workers:int|None=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                       progress:bool=True # show a progress bar
                      )->pd.DataFrame:
     "Write one super-image per video of `frames` into `out` (resumable, parallel) and return the index."
     import pandas as pd
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from functools import partial
     from qvpipe_nb.progress import qv_progress
     grid, tile = parse_grid(grid), parse_tile(tile)
     if not 1 <= int(quality) <= 100: raise QVError(f'JPEG quality must be 1..100, got {quality}')
@@ -210,14 +210,9 @@ def build_superimages(frames, # the FRAMES folder of step 1 (frame folders + man
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     for p in out.glob('.*.tmp.jpg'): p.unlink(missing_ok=True)     # leftovers of a killed run
     rows = ff.to_dict('records')
-    workers = default_workers() if workers is None else int(workers)
-    res = []
-    if workers <= 1 or len(rows) < 2:
-        for r in qv_progress(rows, display=progress and len(rows) > 0, label='super-images'): res.append(_build_one(r, str(out), grid, tile, quality))
-    else:
-        with ProcessPoolExecutor(min(workers, len(rows))) as ex:
-            futs = [ex.submit(_build_one, r, str(out), grid, tile, quality) for r in rows]
-            for f in qv_progress(as_completed(futs), total=len(futs), display=progress, label='super-images'): res.append(f.result())
+    fail = lambda r, why: dict(video=r['video'], image='', n_frames=int(r['n_frames']), status='error', error=why, built=False)
+    res = [x for _, x in pool_map(partial(_build_one, out=str(out), grid=grid, tile=tile, quality=quality), rows, workers, timeout=300,
+                                  fail=fail, progress=partial(qv_progress, display=progress and len(rows) > 0, label='super-images'))]
     idx = pd.DataFrame(res, columns=INDEX_COLS + ['built'])
     idx = idx.set_index('video').loc[ff.video].reset_index()           # manifest order
     with atomic_write(out/'index.csv', newline='') as f: idx[INDEX_COLS].to_csv(f, index=False)
@@ -234,7 +229,7 @@ def superimages_cli(frames:str, # FRAMES folder written by qvpipe_extract (frame
                     grid:str='3x3', # grid as ROWSxCOLS
                     tile:str='224', # tile size in pixels: 224 or WIDTHxHEIGHT
                     quality:int=95, # JPEG quality
-                    workers:int=None, # worker processes (default: all usable CPUs)
+                    workers:int=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                     strict:bool=False # exit with status 1 if any video has no super-image
                    ):
     "Build one super-image (a grid of extracted frames) per video."

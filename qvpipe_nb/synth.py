@@ -129,25 +129,18 @@ def _render_and_write(job:tuple # (name, ids, seed, path, size, n_frames, fps, c
 
 # %% ../nbs/02c_synth.ipynb #663b7f78
 def _run_jobs(jobs:list, # `_render_and_write` jobs
-              workers:int, # processes (1: in this process)
+              workers:int|None, # as `pool_map`'s (0: in this process)
               progress:bool # show a progress bar
              )->list[str]:
-    "Run `jobs` on `workers` processes; returns the failures, one line each (also printed to stderr)."
+    "Run `jobs` on `pool_map`'s workers; returns the failures, one line each (also printed to stderr)."
+    from functools import partial
     from qvpipe_nb.synth_render import noise_fields
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     from qvpipe_nb.progress import qv_progress
     if not jobs: return []
-    noise_fields()   # build once before forking
-    if workers == 1: res = (_render_and_write(j) for j in jobs)
-    else:
-        ex = ProcessPoolExecutor(workers)
-        res = (f.result() for f in as_completed([ex.submit(_render_and_write, j) for j in jobs]))
-    errors = []
-    try:
-        for name, err in (qv_progress(res, total=len(jobs), leave=False, label='synth') if progress else res):
-            if err: errors.append(f'{name}: {err}'); print(f'failed: {name}: {err}', file=sys.stderr)
-    finally:
-        if workers > 1: ex.shutdown(cancel_futures=True)
+    noise_fields()   # build once, before the workers are forked
+    bar, errors = partial(qv_progress, leave=False, label='synth') if progress else None, []
+    for _, (name, err) in pool_map(_render_and_write, jobs, workers, ordered=False, fail=lambda j, why: (j[0], why), progress=bar):
+        if err: errors.append(f'{name}: {err}'); print(f'failed: {name}: {err}', file=sys.stderr)
     return errors
 
 # %% ../nbs/02c_synth.ipynb #ac1bf9a3
@@ -191,7 +184,7 @@ def make_synth(out, # output folder: videos/, labels.json, bad.txt, synth.json
                labels=None, # a label file or dict: render exactly these names and label sets
                bad:int=0, # broken files to add (not in labels.json; listed in bad.txt)
                rare_boost:float=0., # oversample rare classes (0..1), see `sample_labels`
-               workers:int=None, # processes (default: all usable cores)
+               workers:int|None=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                codec:str='h264', # 'h264' (PyAV) or 'mp4v' (OpenCV)
                scale:float=1., # defect size, see `render_video`
                progress:bool=True # show a progress bar
@@ -204,7 +197,7 @@ def make_synth(out, # output folder: videos/, labels.json, bad.txt, synth.json
     vd = _claim_folder(out, dict(seed=seed, size=[W, H], n_frames=n_frames, fps=fps, codec=codec, scale=scale, version=2))
     jobs = [(k, ids, video_seed(seed, k), vd/k, (W, H), n_frames, fps, codec, dict(scale=scale))
             for k, ids in labels.items() if not (vd/k).exists()]
-    errors = _run_jobs(jobs, min(workers or default_workers(), max(1, len(jobs))), progress)
+    errors = _run_jobs(jobs, workers, progress)
     if bad: _write_broken_files(out, bad, seed, (W, H), fps, set(labels))
     if errors: raise QVError(f'{len(errors)} of {len(jobs)} videos failed, first: {errors[0]}; rerun to retry')
     save_labels(labels, out/'labels.json')
@@ -235,7 +228,7 @@ def synth_cli(out:str, # output folder (videos/ and labels.json go there)
               labels:str=None, # render exactly the names and label sets of this official label file
               bad:int=0, # add this many broken files (not in labels.json; listed in bad.txt)
               rare_boost:float=0., # oversample rare classes: 0 = QV-Pipe frequencies, 1 = uniform
-              workers:int=None, # processes (default: all usable cores)
+              workers:int=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
               scale:float=1. # defect size (1 = default difficulty; smaller is harder)
              ):
     "Write a synthetic QV-Pipe data set: OUT/videos/*.mp4 and OUT/labels.json."

@@ -60,8 +60,9 @@ def need_browser(chromium:str, what:str='browser-check')->str:
     "The Chromium to drive; a skip (or a failure, see `skip`) when it or the playwright package is missing."
     exe = chromium if Path(chromium).exists() else shutil.which('chromium')
     if not exe: skip(f'no Chromium at {chromium} or on PATH (Debian: apt-get install chromium)', what)
-    try: import playwright.sync_api  # noqa: F401
-    except ImportError: skip('the playwright package is not installed (pip install -r requirements-browser.txt)', what)
+    from qvpipe_nb.core import QVError, need_extra
+    try: need_extra('playwright.sync_api', 'it')
+    except QVError as e: skip(f'{e} (or make browser-deps)', what)
     return exe
 
 @contextmanager

@@ -582,8 +582,9 @@ def check_symbols(proc:Path, pages:dict, facts:dict)->tuple:
 
 def browser_check(site:Path, pages:list, shots:dict, facts:dict):
     "Load every page in headless Chromium. Returns (errors, facts from the DOM) or (None, reason) when skipped."
-    try: from playwright.sync_api import sync_playwright
-    except ImportError: return None, 'playwright is not installed (make browser-deps)'
+    from qvpipe_nb.core import QVError, need_extra
+    try: sync_playwright = need_extra('playwright.sync_api', 'the docs browser check').sync_playwright
+    except QVError as e: return None, f'{e} (or make browser-deps)'
     cands = [os.environ['DOCS_CHROMIUM']] if os.environ.get('DOCS_CHROMIUM') else \
             ['/usr/bin/chromium', shutil.which('chromium') or '', shutil.which('chromium-browser') or '']
     exe = next((p for p in cands if p and Path(p).exists()), None)

@@ -114,6 +114,8 @@ def main():
     ap.add_argument('--timeout', type=int, default=90, help='seconds to wait for each step in the page')
     a = ap.parse_args()
     chromium = need_browser(a.chromium, 'mlflow-check')
+    from qvpipe_nb.core import need_extra
+    need_extra('mlflow', 'make mlflow-check')    # before training the toy run: the hint, not a run without tracking
     from playwright.sync_api import Error as PWError
     shots = Path(a.out); shots.mkdir(parents=True, exist_ok=True)
     (shots/'failure.png').unlink(missing_ok=True)
