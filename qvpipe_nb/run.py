@@ -104,11 +104,11 @@ class RunMeta:
         return self.grid[0]*self.grid[1]
 
     def __getitem__(self, key):
-        "Transitional: `meta['kind']` as the old metadata dict read, for code not yet moved to attributes."
+        "Transitional: a field read by name, as the old metadata dict was, for code not yet moved to attributes."
         if key not in _FIELDS: raise KeyError(key)
         return getattr(self, key)
     def get(self, key, default=None):
-        "Transitional: `meta.get('grid', '3x3')` as the old dict read (a None field gives `default`)."
+        "Transitional: a field or `default`, as the old dict's `get` read it (a None field gives `default`)."
         v = getattr(self, key, None) if key in _FIELDS else None
         return default if v is None else v
 
@@ -252,6 +252,7 @@ class Run:
     @property
     def name(self)->str: return self.path.name
     def fold_dir(self, fold:int)->Path: return self.path/f'fold{int(fold)}'
+    def checkpoint(self, fold:int)->Path: return self.fold_dir(fold)/'best.pth'
 
     @property
     def folds(self)->list[int]:
@@ -298,7 +299,7 @@ class Run:
                        )->Path:
         "Write `fold<meta.fold>/best.pth`."
         if meta.fold is None: raise QVError(f'{self.path}: a checkpoint of a run needs its fold (meta.fold is None)')
-        return write_checkpoint(self.fold_dir(meta.fold)/'best.pth', weights, meta)
+        return write_checkpoint(self.checkpoint(meta.fold), weights, meta)
 
     def oof(self):
         "The out-of-fold predictions of every fold, concatenated in fold order (video, fold, 17 class columns)."
