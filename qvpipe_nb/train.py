@@ -422,7 +422,7 @@ def _one_process():
 # %% ../nbs/10_train.ipynb #6150790f
 def _finish_fold(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
     "Out-of-fold probabilities of the best checkpoint, `oof.csv` and `done.json` (main process)."
-    weights, best = read_checkpoint(run/'best.pth')
+    weights, best = read_checkpoint(Run(run.parent).checkpoint(fold))
     from qvpipe_nb.callback.ema import EMACallback
     learn.remove_cbs([c for c in learn.cbs if isinstance(c, EMACallback)])
     get_model(learn.model).load_state_dict(weights)
@@ -461,7 +461,7 @@ def train_fold(cfg:TrainConfig, # the run's config
                cbs:list|None=None # extra fastai callbacks for the fit
               )->Path:
     "Train `cfg` with `fold` held out; returns the run folder of the fold."
-    run = Run(Path(cfg.runs)/cfg.name).fold_dir(fold)
+    R = Run(Path(cfg.runs)/cfg.name); run = R.fold_dir(fold)
     status = _fold_status(run, cfg, fold, force)
     if status == 'done': return run
     resume = resume and status == 'train'
@@ -471,7 +471,7 @@ def train_fold(cfg:TrainConfig, # the run's config
     meta = _run_meta(cfg, fold, items, learn.dls)
     _write_run_info(run, cfg)
     st = _resume(learn, cfg, run, fold) if resume else None
-    best, log = BestCheckpoint(run/'best.pth', meta, st and st['best']), RunLogger(run, meta.to_dict(), st and st['log'])
+    best, log = BestCheckpoint(R.checkpoint(fold), meta, st and st['best']), RunLogger(run, meta.to_dict(), st and st['log'])
     trk = _tracker(cfg, fold, run, st is not None, st['log'] if st else [])
     if trk: trk.start()
     t0 = time.time()
