@@ -123,6 +123,14 @@ def make_config(d:dict|None=None, # settings, as in the YAML file
     return cfg
 
 # %% ../nbs/10_train.ipynb #5938c7e9
+def _file_store(u, # the `tracking_uri` a config file gives (or None)
+                src # the file, for messages
+               ):
+    "Refuse a config file's `tracking_uri` that names a server unless `MLFLOW_TRACKING_URI` names the same one (a received config never picks a server)."
+    if isinstance(u, str) and not u.startswith(('sqlite:///', 'file:')) and '://' in u and u != os.environ.get('MLFLOW_TRACKING_URI'):
+        raise QVError(f'{src}: tracking_uri {brief(u, 80)} is a server; a config file may name only a local store. '
+                      f'To log there, set MLFLOW_TRACKING_URI={u} in your shell, or pass --set tracking_uri=... yourself')
+
 def load_config(path, # a YAML experiment config, or the name of a packaged recipe (`qvpipe_recipes` lists them)
                 **kwargs # settings that win over the file
                )->TrainConfig:
@@ -134,6 +142,7 @@ def load_config(path, # a YAML experiment config, or the name of a packaged reci
     d = _yaml(text, path)
     if d is None: d = {}                  # an empty file: every default
     if not isinstance(d, dict): raise QVError(f'{path}: expected a mapping of settings, got {type(d).__name__}')
+    if 'tracking_uri' not in kwargs: _file_store(d.get('tracking_uri'), path)   # the user's own value wins
     return make_config(d, str(path), **kwargs)
 
 # %% ../nbs/10_train.ipynb #f4bc4b03
@@ -299,28 +308,20 @@ def _video_probs(items, probs, fold, agg)->pd.DataFrame:
 _SAME_RUN = ('folds', 'num_workers', 'track', 'tracking_uri', 'experiment', 'allow_cpu')  # keys that may differ between runs of one fold
 
 def _changed(path, cfg):
-    "Keys whose values in the config saved at `path` differ from `cfg` (all keys when it cannot be read)."
+    "Keys whose values in the config saved at `path` differ from `cfg` (a key it lacks counts as its default: new keys keep arriving; all keys when it cannot be read)."
     try: old = _yaml(Path(path).read_text())
     except (OSError, QVError): return ['config.yaml unreadable']
-    new = asdict(cfg)
-    return [k for k in new if k not in _SAME_RUN and (not isinstance(old, dict) or old.get(k) != new[k])]
+    if not isinstance(old, dict): return ['config.yaml unreadable']
+    new, dflt = asdict(cfg), asdict(TrainConfig())
+    return [k for k in new if k not in _SAME_RUN and old.get(k, dflt.get(k)) != new[k]]
 
 # %% ../nbs/10_train.ipynb #6534d7b7
-def _config_store(cfg)->str:
-    "The MLflow store of `cfg`: `tracking_uri` from a config file must be a local store or the one `MLFLOW_TRACKING_URI` names (a received config never picks a server)."
-    from qvpipe_nb.callback.track import default_tracking_uri
-    u, env = cfg.tracking_uri, os.environ.get('MLFLOW_TRACKING_URI')
-    if u and not u.startswith(('sqlite:///', 'file:')) and '://' in u and u != env:
-        raise QVError(f'config {cfg.name}: tracking_uri {brief(u, 80)} is a server; a config file may name only a local store. '
-                      f'To log there, set MLFLOW_TRACKING_URI={u} in your shell (and leave tracking_uri out)')
-    return default_tracking_uri(cfg.runs, u)
-
 def _tracker(cfg, fold, run, resume, log):
     "The MLflow callback of a fold when `cfg.track` is 'mlflow' (imported only then), else None."
     if cfg.track != 'mlflow' or rank_distrib(): return None
-    from qvpipe_nb.callback.track import MLflowCallback, git_commit
+    from qvpipe_nb.callback.track import MLflowCallback, default_tracking_uri, git_commit
     conf = {k: v for k, v in asdict(cfg).items() if k not in _SAME_RUN}
-    return MLflowCallback(cfg.experiment, cfg.name, conf, fold=fold, uri=_config_store(cfg),
+    return MLflowCallback(cfg.experiment, cfg.name, conf, fold=fold, uri=default_tracking_uri(cfg.runs, cfg.tracking_uri),
                           params=dict(versions=_versions(), git_commit=git_commit()), run_dir=run, resume=resume,
                           backfill=log, end_on_fit=False)
 
@@ -331,7 +332,8 @@ def _track_end(trk, cfg, run, items, done, aps):
                          train_seconds=done['seconds'], **{f'AP_{c}': a for c, a in zip(CLASSES, aps)}), step=done['epochs'])
     trk.set_tags({'qvpipe.checkpoint': (run/'best.pth').resolve(), 'qvpipe.run_dir': run.resolve()})
     trk.log_artifacts([run/f for f in ('oof.csv', 'log.csv', 'config.yaml', 'done.json', 'versions.json')])
-    fs = [f for f in Run(run.parent).oof_files() if (f.parent/'done.json').exists() and not _changed(f.parent/'config.yaml', cfg)]
+    fs = [f for f in Run(Path(cfg.runs)/cfg.name).oof_files() if f.parent.name != f'fold{done["fold"]}'   # `run` may be a retrain's `.next`
+          and (f.parent/'done.json').exists() and not _changed(f.parent/'config.yaml', cfg)] + [run/'oof.csv']
     oof = pd.concat([pd.read_csv(f) for f in fs], ignore_index=True).drop_duplicates('video')
     y = items.groupby('video')[CLASSES].first().loc[oof.video].values
     m, aps = mean_ap(oof[CLASSES].values, y)
@@ -339,24 +341,46 @@ def _track_end(trk, cfg, run, items, done, aps):
     trk.end()
 
 # %% ../nbs/10_train.ipynb #7567a16d
+_NEXT = '.next'   # a retrain of a finished fold is written to `fold<F>/.next/` and moved in once it has finished
+
 def _fold_status(run:Path, cfg:TrainConfig, fold:int, force:bool)->str:
-    "'done' (skip the fold), 'changed' (retrain it from scratch: its config changed) or 'train'; says which."
-    if force or not (run/'done.json').exists(): return 'train'
+    "'done' (skip the fold), 'retrain' (`force` on a finished fold: trained beside it) or 'train'; says which. A finished fold is never retrained without `force`."
+    if (run/_NEXT/'done.json').exists() and not rank_distrib(): _promote(run/_NEXT, run)   # a finished retrain whose move was cut short
+    if not (run/'done.json').exists(): return 'train'
+    if force:
+        print(f'fold {fold}: retraining (--force) in {run/_NEXT}; the finished fold stays until the new one has finished'); return 'retrain'
     changed = _changed(run/'config.yaml', cfg)
-    if not changed: print(f'fold {fold}: already done ({run}/done.json); --force to retrain'); return 'done'
-    print(f'fold {fold}: the config changed since it was trained ({", ".join(changed)}); retraining')
-    return 'changed'
+    print(f'fold {fold}: already done ({run}/done.json)' + (f', with other settings ({", ".join(changed)}): kept' if changed else '') + '; --force to retrain')
+    return 'done'
 
 # %% ../nbs/10_train.ipynb #93c18503
 _RUN_FILES = ('best.pth', 'last.pth', 'log.csv', 'oof.csv', 'done.json', 'mlflow.json')  # what an earlier attempt left
 
-def _start_run(cfg:TrainConfig, fold:int, run:Path, resume:bool):
-    "Check the machine before any data is read, clear an earlier attempt (unless resuming), and seed the fold."
+def _start_run(cfg:TrainConfig, fold:int, work:Path, resume:bool):
+    "Check the machine before any data is read, make the folder the attempt writes to, and seed the fold."
     preflight(cfg)                       # precision and pretrained weights
-    if not resume and not rank_distrib():
-        for f in _RUN_FILES: (run/f).unlink(missing_ok=True)
-    run.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed + fold)
+
+def _clear(work:Path, resume:bool):
+    "Remove an unfinished earlier attempt in `work` (unless resuming it), once the data has been read; a finished fold is never in `work`."
+    if resume or rank_distrib(): return
+    if (work/'done.json').exists(): raise QVError(f'{work} holds a finished fold; it is retrained beside it, never over it')
+    for f in _RUN_FILES: (work/f).unlink(missing_ok=True)
+
+def _promote(work:Path, run:Path)->Path:
+    "Move a finished retrain from `work` into its fold folder `run`, file by file, its done.json last; safe to repeat after an interruption."
+    lst = work/'promote.json'
+    if not lst.exists():
+        with atomic_write(lst) as f: json.dump(sorted(p.name for p in work.iterdir() if p.is_file()), f)
+    new = json.loads(lst.read_text())
+    (run/'done.json').unlink(missing_ok=True)                  # from here the fold reads as unfinished until the new done.json lands
+    for f in new:
+        if f not in ('done.json', 'promote.json') and (work/f).exists(): os.replace(work/f, run/f)
+    for f in set(_RUN_FILES) - set(new): (run/f).unlink(missing_ok=True)   # what the old attempt had and the new one has not
+    os.replace(work/'done.json', run/'done.json')
+    import shutil; shutil.rmtree(work, ignore_errors=True)
+    return run
 
 # %% ../nbs/10_train.ipynb #3b336d81
 def _fold_learner(cfg:TrainConfig, fold:int, items:pd.DataFrame, run:Path):
@@ -422,7 +446,7 @@ def _one_process():
 # %% ../nbs/10_train.ipynb #6150790f
 def _finish_fold(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
     "Out-of-fold probabilities of the best checkpoint, `oof.csv` and `done.json` (main process)."
-    weights, best = read_checkpoint(Run(run.parent).checkpoint(fold))
+    weights, best = read_checkpoint(run/'best.pth')   # `run` may be a retrain's `.next`
     from qvpipe_nb.callback.ema import EMACallback
     learn.remove_cbs([c for c in learn.cbs if isinstance(c, EMACallback)])
     get_model(learn.model).load_state_dict(weights)
@@ -456,7 +480,7 @@ def _finish(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, step
 def train_fold(cfg:TrainConfig, # the run's config
                fold:int, # the validation fold
                resume:bool=False, # continue from `last.pth` if it is there
-               force:bool=False, # retrain a fold that is already done
+               force:bool=False, # retrain a fold that is already done (beside it: the finished fold is replaced only once the new one has finished)
                items:pd.DataFrame|None=None, # training items (default: read from the config's paths)
                cbs:list|None=None # extra fastai callbacks for the fit
               )->Path:
@@ -464,19 +488,21 @@ def train_fold(cfg:TrainConfig, # the run's config
     R = Run(Path(cfg.runs)/cfg.name); run = R.fold_dir(fold)
     status = _fold_status(run, cfg, fold, force)
     if status == 'done': return run
-    resume = resume and status == 'train'
-    _start_run(cfg, fold, run, resume)
+    work = run/_NEXT if status == 'retrain' else run      # where this attempt writes
+    _start_run(cfg, fold, work, resume)
     items = fold_items(cfg) if items is None else items
-    learn = _fold_learner(cfg, fold, items, run)
+    learn = _fold_learner(cfg, fold, items, work)
+    _clear(work, resume)                                   # only now, with the data read: a typo in a path deletes nothing
     meta = _run_meta(cfg, fold, items, learn.dls)
-    _write_run_info(run, cfg)
-    st = _resume(learn, cfg, run, fold) if resume else None
-    best, log = BestCheckpoint(R.checkpoint(fold), meta, st and st['best']), RunLogger(run, meta.to_dict(), st and st['log'])
-    trk = _tracker(cfg, fold, run, st is not None, st['log'] if st else [])
+    _write_run_info(work, cfg)
+    st = _resume(learn, cfg, work, fold) if resume else None
+    best, log = BestCheckpoint(work/R.checkpoint(fold).name, meta, st and st['best']), RunLogger(work, meta.to_dict(), st and st['log'])
+    trk = _tracker(cfg, fold, work, st is not None, st['log'] if st else [])
     if trk: trk.start()
     t0 = time.time()
     _fit(learn, cfg, st['epoch'] + 1 if st else 0, [best, log, *([trk] if trk else []), *(cbs or [])], trk)
-    return _finish(cfg, fold, run, learn, items, log.steps, trk, t0)
+    _finish(cfg, fold, work, learn, items, log.steps, trk, t0)
+    return run if work == run or rank_distrib() else _promote(work, run)
 
 # %% ../nbs/10_train.ipynb #128d57a0
 def train(cfg:TrainConfig, # the run's config
