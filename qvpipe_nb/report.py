@@ -4,7 +4,7 @@
 
 # %% ../nbs/12a_report.ipynb #f9350de1
 from __future__ import annotations
-import html, json, math
+import html, json, math, re
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import Param
@@ -17,10 +17,12 @@ from .ensemble import Blend, align, targets, ensemble, make_submission
 __all__ = ['plot_aps', 'write_report', 'ensemble_cli']
 
 # %% ../nbs/12a_report.ipynb #c0e53937
+_MD_SPECIAL = re.compile(r'([\\`*_\[\]!|~])')   # no `[` or `!` left: no link or image
+
 def _md_text(v # any value shown in Markdown
             )->str:
-    "Text for Markdown: HTML escaped (Markdown viewers render inline HTML), table bars and line breaks neutralised."
-    return html.escape(str(v)).replace('|', '\\|').replace('\n', ' ')
+    "Text for Markdown: its syntax characters backslash-escaped (no link, image or emphasis from a name), HTML escaped (viewers render inline HTML), line breaks neutralised."
+    return html.escape(_MD_SPECIAL.sub(r'\\\1', str(v))).replace('\n', ' ').replace('\r', ' ')
 
 # %% ../nbs/12a_report.ipynb #ccf6297e
 def _cell_text(v, # a table value
