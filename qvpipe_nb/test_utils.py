@@ -119,12 +119,13 @@ def fake_oof_run(root, # where `folds.csv` and the run folder go
     root = Path(root); fcsv = root/'folds.csv'; root.mkdir(parents=True, exist_ok=True)
     fdf = pd.DataFrame(y, columns=CLASSES).assign(video=names, fold=np.arange(len(names)) % folds)[['video', 'fold', *CLASSES]]
     fdf.to_csv(fcsv, index=False)
-    P = P.set_index('video')
+    from qvpipe_nb.run import Run
+    P, run = P.set_index('video'), Run(root/name)
     for f in range(folds):
         held = list(np.asarray(names)[fdf.fold.values == f])
-        write_oof(root/name/f'fold{f}'/'oof.csv', held, P.loc[held, CLASSES].values, f)
-        (root/name/f'fold{f}'/'config.yaml').write_text(f'name: {name}\nfolds_csv: {fcsv}\n')
-    return root/name
+        write_oof(run.fold_dir(f)/'oof.csv', held, P.loc[held, CLASSES].values, f)
+        (run.fold_dir(f)/'config.yaml').write_text(f'name: {name}\nfolds_csv: {fcsv}\n')
+    return run.path
 
 # %% ../nbs/15_test_utils.ipynb #6189558a
 def fake_run(root, # where the run folder goes
@@ -140,18 +141,16 @@ def fake_run(root, # where the run folder goes
             )->Path:
     "A run folder with `folds` untrained checkpoints of `arch`, as qvpipe_train writes them; returns the folder."
     import torch
-    from qvpipe_nb.models import qv_model
-    run = Path(root)/name
+    from qvpipe_nb.models import qv_model, IMAGENET_STATS
+    from qvpipe_nb.run import Run, RunMeta, SCHEMA
+    from qvpipe_nb.superimage import parse_grid
+    run, (gr, gc), (h, w) = Run(Path(root)/name), parse_grid(meta.pop('grid', '3x3')), size_hw(size)
     for f in range(folds):
         with torch.random.fork_rng(devices=[]):        # the module's own init, seeded; the global RNG is left as it was
             torch.manual_seed(seed + f)
             m = qv_model(arch, pretrained=False, head=head, embed_dim=embed_dim).eval()
-        from qvpipe_nb.superimage import parse_grid
-        (gr, gc), (h, w) = parse_grid(meta.get('grid', '3x3')), size   # k and tile, recorded as `train.run_inputs` does
-        info = dict(arch=arch, head=head, embed_dim=embed_dim, drop_rate=0., n_out=N_CLASSES, classes=CLASSES, kind=kind,
-                    size=list(size), grid='3x3', aggregate='mean', fold=f, name=name, config=dict(name=name), epoch=1, mAP=.5,
-                    k=9 if kind == 'frame' else gr*gc, tile=[-(-w//gc), -(-h//gr)] if kind == 'superimage' else None)
-        info.update(meta)
-        p = run/f'fold{f}'/'best.pth'; p.parent.mkdir(parents=True, exist_ok=True)
-        atomic_save(p, lambda q: torch.save(dict(model=m.state_dict(), meta=info), q))
-    return run
+        info = dict(version=SCHEMA, arch=arch, head=head, embed_dim=embed_dim, classes=CLASSES, kind=kind, size=(h, w), grid=(gr, gc),
+                    mean=IMAGENET_STATS[0], std=IMAGENET_STATS[1], fold=f, name=name, config=dict(name=name), epoch=1, mAP=.5,
+                    k=9 if kind == 'frame' else gr*gc, tile=(-(-w//gc), -(-h//gr)) if kind == 'superimage' else None)   # as `train.run_inputs` records them
+        run.save_checkpoint(m.state_dict(), RunMeta.from_dict({**info, **meta}, 'fake_run'))
+    return run.path
