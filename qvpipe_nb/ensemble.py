@@ -251,7 +251,8 @@ def _read_runs(runs:list, # run folders, one per model, in model order
               )->tuple[dict, pd.DataFrame]:
     "Out-of-fold predictions of each model and their labels."
     if len(runs) != len(keys): raise QVError(f'{len(runs)} run folder(s) for {len(keys)} prediction CSV(s): give one run per CSV, in the same order')
-    return {k: run_oof(r) for k, r in zip(keys, runs)}, (read_labels(oof_labels) if oof_labels else run_labels(runs[0]))
+    from qvpipe_nb.run import Run
+    return {k: Run(r).oof() for k, r in zip(keys, runs)}, (read_labels(oof_labels) if oof_labels else Run(runs[0]).labels())
 
 # %% ../nbs/12_ensemble.ipynb #d9762a4e
 def _required_videos(ens:pd.DataFrame, # the blend, one row per video

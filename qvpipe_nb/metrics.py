@@ -212,11 +212,10 @@ def read_preds(path # a prediction CSV (video, fold, 17 class columns)
 # %% ../nbs/01_metrics.ipynb #4afaab71
 def oof_files(oof # a run folder (with fold*/oof.csv), an oof.csv, or a list of them
              )->list[Path]:
-    "The out-of-fold CSVs of `oof`: a run folder's `fold*/oof.csv` in fold order, or the files given."
+    "The out-of-fold CSVs of `oof`: a run folder's `fold*/oof.csv` in fold order (`run.Run.oof_files`), or the files given."
     if isinstance(oof, (str, Path)) and Path(oof).is_dir():
-        fs = sorted(Path(oof).glob('fold*/oof.csv'), key=lambda p: (len(p.parent.name), p.parent.name))   # fold2 before fold10
-        if not fs: raise QVError(f'no out-of-fold predictions in {oof} (no fold*/oof.csv): finish training it with qvpipe_train, or leave it out of --runs')
-        return fs
+        from qvpipe_nb.run import Run      # the owner of the run folder's layout (imports no torch)
+        return Run(oof).oof_files()
     return [need_path(f, 'out-of-fold file') for f in ([oof] if isinstance(oof, (str, Path)) else oof)]
 
 # %% ../nbs/01_metrics.ipynb #5324adba
@@ -240,29 +239,12 @@ def _label_columns(df, # a table read from `src`
     for v in df.video: check_name(v, str(src))
     return df[['video', *CLASSES]].drop_duplicates('video').reset_index(drop=True)
 
-# %% ../nbs/01_metrics.ipynb #b7505c49
-def _find(p, # a path as a run's config names it
-          run:Path # the run folder
-         )->Path|None:
-    "`p` if absolute and there, else the first of cwd or the run's parent folders under which it exists."
-    p = Path(p)
-    if p.is_absolute(): return p if p.exists() else None
-    for base in [Path.cwd(), *run.resolve().parents]:
-        if (base/p).exists(): return base/p
-    return None
-
 # %% ../nbs/01_metrics.ipynb #a65c7e3e
 def run_labels(run # a run folder of qvpipe_train
               ):
-    "Labels of the run's training videos (video + 17 class columns), from the folds CSV named in its config."
-    import pandas as pd, yaml
-    run = need_path(run, 'run folder', is_dir=True)
-    cfgs = sorted(run.glob('fold*/config.yaml'))
-    if not cfgs: raise QVError(f'{run}: no fold*/config.yaml to find the folds CSV; give the labels with --oof-labels')
-    fc = (yaml.safe_load(cfgs[0].read_text()) or {}).get('folds_csv')
-    p = _find(fc, run) if fc else None
-    if p is None: raise QVError(f'{run}: the folds CSV of its config ({fc}) is not found from here; give the labels with --oof-labels')
-    return _label_columns(pd.read_csv(p, dtype={'video': str}), p, '; give the labels with --oof-labels')
+    "Labels of the run's training videos (video + 17 class columns), from the folds CSV named in its config (`run.Run.labels`)."
+    from qvpipe_nb.run import Run
+    return Run(run).labels()
 
 # %% ../nbs/01_metrics.ipynb #770cfce1
 def read_labels(path # an official label JSON, or a CSV with video and 17 class columns (a folds CSV)

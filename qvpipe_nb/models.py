@@ -341,12 +341,13 @@ def save_checkpoint(learn:Learner, # a learner from `qv_learner`
                     k:int|None=None, # frames per video (default: the grid's cells for super-images)
                     **meta # more metadata to record (e.g. `fold`, `name`)
                    )->Path:
-    "Save the weights of `learn` (its EMA weights if any) and the metadata `qvpipe_predict` needs to rebuild the model."
+    "Save the weights of `learn` (its EMA weights if any) and the metadata `qvpipe_predict` needs to rebuild the model (a version-2 `RunMeta`)."
     w = eval_weights(learn)
     if kind == 'superimage' and tile is None: raise QVError('save_checkpoint: give the tile (width, height) of the super-images it was trained on')
-    r, c = (int(v) for v in grid.lower().split('x'))
+    from qvpipe_nb.run import RunMeta, SCHEMA, write_checkpoint
+    from qvpipe_nb.superimage import parse_grid
+    r, c = parse_grid(grid)
     mean, std = dls_stats(learn.dls) or model_stats(learn.qv_config['arch'])   # the statistics prediction must apply
-    info = dict(**learn.qv_config, mean=mean, std=std, classes=CLASSES, kind=kind, size=list(size) if isinstance(size, (tuple, list)) else size,
-                grid=grid, tile=None if tile is None else [int(v) for v in tile], k=k or (r*c if kind == 'superimage' else None),
-                aggregate='mean', **meta)
-    return atomic_save(file, lambda p: torch.save(dict(model=w, meta=info), p))
+    info = RunMeta.from_dict(dict(version=SCHEMA, **learn.qv_config, mean=mean, std=std, classes=CLASSES, kind=kind, size=size, grid=(r, c),
+                                  tile=tile, k=k or (r*c if kind == 'superimage' else None), **meta), file)
+    return write_checkpoint(file, w, info)

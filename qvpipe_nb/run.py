@@ -103,6 +103,15 @@ class RunMeta:
         "Cells of the grid (rows x cols)."
         return self.grid[0]*self.grid[1]
 
+    def __getitem__(self, key):
+        "Transitional: `meta['kind']` as the old metadata dict read, for code not yet moved to attributes."
+        if key not in _FIELDS: raise KeyError(key)
+        return getattr(self, key)
+    def get(self, key, default=None):
+        "Transitional: `meta.get('grid', '3x3')` as the old dict read (a None field gives `default`)."
+        v = getattr(self, key, None) if key in _FIELDS else None
+        return default if v is None else v
+
     def input_tile(self,
                    tile=None, # a tile given by the user (int, (width, height) or "WxH"); None: the run's
                    src='the run' # the run, for messages
@@ -113,6 +122,8 @@ class RunMeta:
         raise QVError(f"{src}: the run does not record the tile size of the super-images it was trained on (trained by an older "
                       f"qvpipe_nb), and its training super-images ({self.config.get('images')}) are not here; give it "
                       f"with --tile WxH (e.g. --tile 224 for 3x3 super-images of 672 px), or retrain the run")
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(RunMeta))
 
 def _defaults()->dict:
     "The defaults of `RunMeta`'s fields that have one."
@@ -205,7 +216,11 @@ def read_checkpoint(path # a `best.pth` written by qvpipe_train or `models.save_
     ck = load_pth(path)                  # never runs code from the file (loads torch)
     if not (isinstance(ck, dict) and isinstance(ck.get('model'), dict) and isinstance(ck.get('meta'), dict)):
         raise QVError(f'{path}: not a qvpipe_train checkpoint (expected a dict with "model" weights and "meta")')
-    return ck['model'], RunMeta.from_dict(ck['meta'], path)
+    meta = RunMeta.from_dict(ck['meta'], path)
+    import torch
+    bad = [k for k, v in ck['model'].items() if not isinstance(v, torch.Tensor)]
+    if bad: raise QVError(f'{path}: the "model" entry is not a state dict of tensors ({brief(bad[0])} is {type(ck["model"][bad[0]]).__name__})')
+    return ck['model'], meta
 
 def write_checkpoint(path, # where it goes (written atomically)
                      weights:dict, # the model's state dict

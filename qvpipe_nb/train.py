@@ -20,6 +20,7 @@ from fastai.torch_core import set_seed, rank_distrib, num_distrib, get_model
 from .superimage import parse_grid
 from .metrics import mean_ap
 from .models import eval_weights
+from .run import Run, RunMeta, SCHEMA, read_checkpoint, write_checkpoint
 
 # %% auto #0
 __all__ = ['TrainConfig', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'preflight', 'run_inputs',
@@ -204,7 +205,7 @@ class BestCheckpoint(TrackerCallback):
     order = TrackerCallback.order + 1  # where fastai's `SaveModelCallback` runs
     def __init__(self,
                  file:Path, # where the best checkpoint goes, e.g. `<run>/best.pth`
-                 meta:dict, # metadata saved with the weights (the epoch and its mAP are added)
+                 meta:RunMeta, # metadata saved with the weights (the epoch and its mAP are added)
                  best:float|None=None # the best mAP so far (a resumed fit); None: any mAP is better
                 ):
         super().__init__(monitor='mAP', comp=np.greater, reset_on_fit=False)  # the best carries over a resumed fit
@@ -216,8 +217,7 @@ class BestCheckpoint(TrackerCallback):
         super().after_epoch()
         self.best = float(self.best)
         if not self.new_best or rank_distrib(): return
-        meta, w = {**self.meta, 'epoch': self.epoch, 'mAP': self.best}, eval_weights(self.learn)
-        atomic_save(self.file, lambda p: torch.save(dict(model=w, meta=meta), p))
+        write_checkpoint(self.file, eval_weights(self.learn), dataclasses.replace(self.meta, epoch=self.epoch, mAP=self.best))
 
 # %% ../nbs/10_train.ipynb #8e63aba7
 class RunLogger(Callback):
@@ -326,7 +326,7 @@ def _track_end(trk, cfg, run, items, done, aps):
                          train_seconds=done['seconds'], **{f'AP_{c}': a for c, a in zip(CLASSES, aps)}), step=done['epochs'])
     trk.set_tags({'qvpipe.checkpoint': (run/'best.pth').resolve(), 'qvpipe.run_dir': run.resolve()})
     trk.log_artifacts([run/f for f in ('oof.csv', 'log.csv', 'config.yaml', 'done.json', 'versions.json')])
-    fs = [f for f in sorted(run.parent.glob('fold*/oof.csv')) if (f.parent/'done.json').exists() and not _changed(f.parent/'config.yaml', cfg)]
+    fs = [f for f in Run(run.parent).oof_files() if (f.parent/'done.json').exists() and not _changed(f.parent/'config.yaml', cfg)]
     oof = pd.concat([pd.read_csv(f) for f in fs], ignore_index=True).drop_duplicates('video')
     y = items.groupby('video')[CLASSES].first().loc[oof.video].values
     m, aps = mean_ap(oof[CLASSES].values, y)
@@ -365,13 +365,13 @@ def _fold_learner(cfg:TrainConfig, fold:int, items:pd.DataFrame, run:Path):
     return learn
 
 # %% ../nbs/10_train.ipynb #b4155434
-def _run_meta(cfg:TrainConfig, fold:int, items:pd.DataFrame, dls)->dict:
+def _run_meta(cfg:TrainConfig, fold:int, items:pd.DataFrame, dls)->RunMeta:
     "The metadata of the fold's checkpoints: what inference needs to rebuild the model and its inputs."
     from qvpipe_nb.models import dls_stats
     mean, std = dls_stats(dls)
-    return dict(arch=cfg.arch, head=cfg.head, embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, n_out=N_CLASSES,
-                classes=CLASSES, kind=cfg.kind, size=cfg.size, grid=cfg.grid, aggregate=cfg.aggregate, fold=fold,
-                name=cfg.name, mean=mean, std=std, **run_inputs(cfg, items), config=asdict(cfg))
+    return RunMeta.from_dict(dict(version=SCHEMA, arch=cfg.arch, head=cfg.head, embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, n_out=N_CLASSES,
+                                  classes=CLASSES, kind=cfg.kind, size=cfg.size, grid=cfg.grid, aggregate=cfg.aggregate, fold=fold,
+                                  name=cfg.name, mean=mean, std=std, **run_inputs(cfg, items), config=asdict(cfg)), f'{cfg.name} fold {fold}')
 
 # %% ../nbs/10_train.ipynb #d25d90a0
 def _write_run_info(run:Path, cfg:TrainConfig):
@@ -417,17 +417,17 @@ def _one_process():
 # %% ../nbs/10_train.ipynb #6150790f
 def _finish_fold(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
     "Out-of-fold probabilities of the best checkpoint, `oof.csv` and `done.json` (main process)."
-    best = load_pth(run/'best.pth')
+    weights, best = read_checkpoint(run/'best.pth')
     from qvpipe_nb.callback.ema import EMACallback
     learn.remove_cbs([c for c in learn.cbs if isinstance(c, EMACallback)])
-    get_model(learn.model).load_state_dict(best['model'])
+    get_model(learn.model).load_state_dict(weights)
     probs, _ = learn.get_preds(dl=learn.dls.valid)
     vi, tr = items[items.fold == fold], items[items.fold != fold]
     oof = _video_probs(vi, probs.float().numpy(), fold, cfg.aggregate)
     with atomic_write(run/'oof.csv') as f: oof.to_csv(f, index=False, float_format='%.6f')
     y = vi.groupby('video', sort=False)[CLASSES].first().loc[oof.video].values
     (m, aps), chance = mean_ap(oof[CLASSES].values, y), chance_map(tr.groupby('video')[CLASSES].first().values, y)
-    done = dict(fold=fold, best_epoch=best['meta']['epoch'], best_map=best['meta']['mAP'], oof_map=m, chance_map=chance,
+    done = dict(fold=fold, best_epoch=best.epoch, best_map=best.mAP, oof_map=m, chance_map=chance,
                 steps=steps, epochs=cfg.epochs, n_train=int(tr.video.nunique()), n_valid=len(oof), seconds=round(time.time()-t0, 1))
     with atomic_write(run/'done.json') as f: json.dump(done, f, indent=1)
     if trk:
@@ -456,7 +456,7 @@ def train_fold(cfg:TrainConfig, # the run's config
                cbs:list|None=None # extra fastai callbacks for the fit
               )->Path:
     "Train `cfg` with `fold` held out; returns the run folder of the fold."
-    run = Path(cfg.runs)/cfg.name/f'fold{fold}'
+    run = Run(Path(cfg.runs)/cfg.name).fold_dir(fold)
     status = _fold_status(run, cfg, fold, force)
     if status == 'done': return run
     resume = resume and status == 'train'
@@ -466,7 +466,7 @@ def train_fold(cfg:TrainConfig, # the run's config
     meta = _run_meta(cfg, fold, items, learn.dls)
     _write_run_info(run, cfg)
     st = _resume(learn, cfg, run, fold) if resume else None
-    best, log = BestCheckpoint(run/'best.pth', meta, st and st['best']), RunLogger(run, meta, st and st['log'])
+    best, log = BestCheckpoint(run/'best.pth', meta, st and st['best']), RunLogger(run, meta.to_dict(), st and st['log'])
     trk = _tracker(cfg, fold, run, st is not None, st['log'] if st else [])
     if trk: trk.start()
     t0 = time.time()

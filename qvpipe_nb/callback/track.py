@@ -324,13 +324,9 @@ def end(self:MLflowCallback, status:str='FINISHED' # 'FINISHED', 'FAILED' or 'KI
 # %% ../../nbs/07a_callback.track.ipynb #6f97384a
 def run_records(run_dirs:list # run folders of `qvpipe_train` (`<runs>/<name>`)
                )->list[dict]:
-    "The MLflow records (`fold*/mlflow.json`: store, experiment, run ids) of the folds of `run_dirs` that were tracked."
-    out = []
-    for d in run_dirs:
-        for f in sorted(Path(d).glob('fold*/mlflow.json')):
-            try: out.append({**json.loads(f.read_text()), 'dir': str(f.parent)})
-            except (OSError, ValueError): pass
-    return out
+    "The MLflow records (`fold*/mlflow.json`: store, experiment, run ids) of the folds of `run_dirs` that were tracked, in fold order (`run.Run.records`)."
+    from qvpipe_nb.run import Run        # the owner of the run folder's layout (no torch at import)
+    return [r for d in run_dirs if Path(d).is_dir() for r in Run(d).records()]
 
 # %% ../../nbs/07a_callback.track.ipynb #2ce9903b
 def log_run(kind:str, # what the run is: 'predict' or 'ensemble'
