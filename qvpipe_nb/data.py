@@ -119,7 +119,9 @@ class ResizeIfNeeded(DisplayedTransform):
     order = 1
     def __init__(self, size): # int or (height, width)
         super().__init__(); self.size = size_hw(size)
-    def encodes(self, x:ImageArray): return ImageArray(resize_image(np.asarray(x), self.size))
+    def encodes(self, x:ImageArray):
+        a = resize_image(x, self.size)
+        return x if a is x else ImageArray(a)
 
 # %% ../nbs/08_data.ipynb #a337a4fb
 class _FlipLR(_ItemRandom):
