@@ -11,8 +11,8 @@ from .core import *
 from .superimage import parse_grid, parse_tile
 
 # %% auto #0
-__all__ = ['SCHEMA', 'KINDS', 'HEADS', 'AGGREGATES', 'RESAVE', 'RunMeta', 'migrate', 'input_k', 'read_checkpoint',
-           'write_checkpoint', 'resave', 'Run']
+__all__ = ['SCHEMA', 'KINDS', 'HEADS', 'AGGREGATES', 'RESAVE', 'SHARED', 'RunMeta', 'migrate', 'input_k', 'read_checkpoint',
+           'write_checkpoint', 'resave', 'check_folds', 'find_path', 'Run']
 
 # %% ../nbs/09b_run.ipynb #76bc6702
 SCHEMA = 2                                       # the current version of `RunMeta`'s dict
@@ -92,7 +92,13 @@ class RunMeta:
         if miss: _fail(src, f'lacks {miss}; {RESAVE}')
         extra = sorted(set(d) - names)
         if extra: _fail(src, f'has unknown key(s) {extra} (version {SCHEMA} has none); {RESAVE}')
-        return cls(**_checked({**_defaults(), **d}, src))
+        return cls(**_checked({**cls.defaults(), **d}, src))
+
+    @classmethod
+    def defaults(cls)->dict:
+        "The defaults of the fields that have one: the only place they are written."
+        M = dataclasses.MISSING
+        return {f.name: f.default if f.default is not M else f.default_factory() for f in dataclasses.fields(cls) if f.default is not M or f.default_factory is not M}
 
     def to_dict(self)->dict:
         "The plain dict a checkpoint stores (lists, not tuples), with its `version`."
@@ -104,12 +110,12 @@ class RunMeta:
         return self.grid[0]*self.grid[1]
 
     def __getitem__(self, key):
-        "Transitional: `meta['kind']` as the old metadata dict read, for code not yet moved to attributes."
-        if key not in _FIELDS: raise KeyError(key)
+        "Transitional: a field read by name, as the old metadata dict was, for code not yet moved to attributes."
+        if key not in self.__dataclass_fields__: raise KeyError(key)
         return getattr(self, key)
     def get(self, key, default=None):
-        "Transitional: `meta.get('grid', '3x3')` as the old dict read (a None field gives `default`)."
-        v = getattr(self, key, None) if key in _FIELDS else None
+        "Transitional: a field or `default`, as the old dict's `get` read it (a None field gives `default`)."
+        v = getattr(self, key) if key in self.__dataclass_fields__ else None
         return default if v is None else v
 
     def input_tile(self,
@@ -122,14 +128,6 @@ class RunMeta:
         raise QVError(f"{src}: the run does not record the tile size of the super-images it was trained on (trained by an older "
                       f"qvpipe_nb), and its training super-images ({self.config.get('images')}) are not here; give it "
                       f"with --tile WxH (e.g. --tile 224 for 3x3 super-images of 672 px), or retrain the run")
-
-_FIELDS = frozenset(f.name for f in dataclasses.fields(RunMeta))
-
-def _defaults()->dict:
-    "The defaults of `RunMeta`'s fields that have one."
-    M = dataclasses.MISSING
-    return {f.name: f.default if f.default is not M else f.default_factory() for f in dataclasses.fields(RunMeta)
-            if f.default is not M or f.default_factory is not M}
 
 # %% ../nbs/09b_run.ipynb #21091332
 def _checked(d:dict, src)->dict:
@@ -163,7 +161,19 @@ def _checked(d:dict, src)->dict:
                 fold=_int(d['fold'], 'fold', src, lo=0, none=True), name=d['name'], epoch=_int(d['epoch'], 'epoch', src, lo=0, none=True),
                 mAP=_float(d['mAP'], 'mAP', src, none=True), config=cfg)
 
-# %% ../nbs/09b_run.ipynb #d1cd255a
+# %% ../nbs/09b_run.ipynb #61ffd480
+def _train_tile(images, # the training super-image folder a run's config names (or None)
+                grid:tuple # its (rows, cols)
+               )->tuple|None:
+    "The tile (width, height) of the super-images a run was trained on, when that folder is still here."
+    fs = sorted(Path(images).glob('*.jpg'))[:1] if images and Path(images).is_dir() else []
+    if not fs: return None
+    from PIL import Image
+    with Image.open(fs[0]) as im: w, h = im.size
+    r, c = grid
+    return (w//c, h//r) if w % c == 0 and h % r == 0 else None
+
+# %% ../nbs/09b_run.ipynb #5dfd51ac
 _OLD_REQUIRED = ('arch', 'classes', 'kind', 'size')
 _OLD_DEFAULTS = dict(head='linear', embed_dim=768, drop_rate=0.0, n_out=N_CLASSES, grid='3x3', aggregate='mean',
                      mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),   # ImageNet's: what runs that recorded none were normalised with
@@ -184,18 +194,7 @@ def migrate(d:dict, # an old-format metadata dict (no `version`)
         out['tile'] = out['tile'] or _train_tile(out['config'].get('images'), g)
     return out
 
-def _train_tile(images, # the training super-image folder a run's config names (or None)
-                grid:tuple # its (rows, cols)
-               )->tuple|None:
-    "The tile (width, height) of the super-images a run was trained on, when that folder is still here."
-    fs = sorted(Path(images).glob('*.jpg'))[:1] if images and Path(images).is_dir() else []
-    if not fs: return None
-    from PIL import Image
-    with Image.open(fs[0]) as im: w, h = im.size
-    r, c = grid
-    return (w//c, h//r) if w % c == 0 and h % r == 0 else None
-
-# %% ../nbs/09b_run.ipynb #6539b721
+# %% ../nbs/09b_run.ipynb #ef2ec11c
 def input_k(metas:dict, # run -> `RunMeta`
             k:int|None=None # frames per video given by the user; None: the runs'
            )->int:
@@ -209,19 +208,21 @@ def input_k(metas:dict, # run -> `RunMeta`
                                                 f"predict them one at a time, or give --k")
     return next(iter(ks.values()))
 
-# %% ../nbs/09b_run.ipynb #ba5f8966
-def read_checkpoint(path # a `best.pth` written by qvpipe_train or `models.save_checkpoint`
+# %% ../nbs/09b_run.ipynb #80427747
+def read_checkpoint(path, # a `best.pth` written by qvpipe_train or `models.save_checkpoint`
+                    **fields # metadata to fill in or replace before it is checked (what `resave` adds)
                    )->tuple[dict, RunMeta]:
-    "The weights (a state dict) and the checked `RunMeta` of a checkpoint; refuses files that are not ours."
+    "The weights (a state dict of tensors) and the checked `RunMeta` of a checkpoint; refuses files that are not ours."
     ck = load_pth(path)                  # never runs code from the file (loads torch)
     if not (isinstance(ck, dict) and isinstance(ck.get('model'), dict) and isinstance(ck.get('meta'), dict)):
         raise QVError(f'{path}: not a qvpipe_train checkpoint (expected a dict with "model" weights and "meta")')
-    meta = RunMeta.from_dict(ck['meta'], path)
+    meta = RunMeta.from_dict({**ck['meta'], **fields}, path)
     import torch
     bad = [k for k, v in ck['model'].items() if not isinstance(v, torch.Tensor)]
     if bad: raise QVError(f'{path}: the "model" entry is not a state dict of tensors ({brief(bad[0])} is {type(ck["model"][bad[0]]).__name__})')
     return ck['model'], meta
 
+# %% ../nbs/09b_run.ipynb #f1761068
 def write_checkpoint(path, # where it goes (written atomically)
                      weights:dict, # the model's state dict
                      meta:RunMeta # its metadata
@@ -231,20 +232,42 @@ def write_checkpoint(path, # where it goes (written atomically)
     if not isinstance(meta, RunMeta): raise TypeError(f'write_checkpoint: meta must be a RunMeta, not {type(meta).__name__}')
     return atomic_save(path, lambda p: torch.save(dict(model=weights, meta=meta.to_dict()), p))
 
+# %% ../nbs/09b_run.ipynb #c8c44e77
 def resave(path, # an old checkpoint
            dst=None, # where the re-saved one goes (default: over `path`)
            **fields # metadata to fill in or replace (e.g. kind='superimage', size=448)
           )->Path:
     "Re-save a checkpoint with version-2 metadata: the old metadata migrated, with `fields` added."
-    ck = load_pth(path)
-    if not (isinstance(ck, dict) and isinstance(ck.get('model'), dict) and isinstance(ck.get('meta'), dict)):
-        raise QVError(f'{path}: not a qvpipe_train checkpoint (expected a dict with "model" weights and "meta")')
-    return write_checkpoint(dst or path, ck['model'], RunMeta.from_dict({**ck['meta'], **fields}, path))
+    return write_checkpoint(dst or path, *read_checkpoint(path, **fields))
 
-# %% ../nbs/09b_run.ipynb #de554b03
+# %% ../nbs/09b_run.ipynb #c203fd94
+SHARED = ('kind', 'arch', 'classes', 'size', 'grid', 'tile', 'k', 'mean', 'std', 'frame_quality', 'image_quality')  # what a run's folds share
+
+def check_folds(metas:dict, # fold -> `RunMeta`
+                src # the run, for messages
+               )->dict:
+    "`metas`, once every fold agrees with the first on the `SHARED` fields; else refused, naming the field and the folds."
+    (f0, m0), *rest = metas.items()
+    for f, m in rest:
+        for k in SHARED:
+            if getattr(m, k) != getattr(m0, k):
+                raise QVError(f'{src}: its folds differ in {k} (fold{f0}: {brief(getattr(m0, k))}, fold{f}: {brief(getattr(m, k))}); '
+                              f'the folds of a run must share their model and input: retrain the odd fold(s) or move them to a run folder of their own')
+    return metas
+
+# %% ../nbs/09b_run.ipynb #a475f711
+def find_path(p, # a path as a run's config names it (e.g. its `folds_csv`)
+              run # the run folder
+             )->Path|None:
+    "`p` if absolute and there, else the first of cwd or the run's parent folders under which it exists."
+    p = Path(p)
+    if p.is_absolute(): return p if p.exists() else None
+    for base in [Path.cwd(), *Path(run).resolve().parents]:
+        if (base/p).exists(): return base/p
+    return None
+
+# %% ../nbs/09b_run.ipynb #4ed38a89
 _FOLD = re.compile(r'fold(\d+)')
-_INPUT = ('kind', 'arch', 'classes', 'size', 'grid', 'tile', 'k', 'mean', 'std', 'frame_quality', 'image_quality')  # what a run's folds share
-
 class Run:
     "A trained run on disk (`<runs>/<name>/fold<F>/...`): the one reader and writer of its folder layout."
     def __init__(self, path): self.path = Path(path)   # the run folder
@@ -252,54 +275,40 @@ class Run:
     @property
     def name(self)->str: return self.path.name
     def fold_dir(self, fold:int)->Path: return self.path/f'fold{int(fold)}'
-
+    def checkpoint(self, fold:int)->Path: return self.fold_dir(fold)/'best.pth'
     @property
     def folds(self)->list[int]:
         "The fold numbers of the run's `fold<F>` folders, in numeric order (fold2 before fold10)."
         d = need_path(self.path, 'run folder', is_dir=True)
         return sorted(int(m.group(1)) for p in d.iterdir() if p.is_dir() and (m := _FOLD.fullmatch(p.name)))
-
     def files(self, name:str # a file of a fold folder, e.g. 'oof.csv'
              )->dict[int, Path]:
         "fold -> `fold<F>/name`, for the folds that have it, in fold order."
         return {f: self.fold_dir(f)/name for f in self.folds if (self.fold_dir(f)/name).is_file()}
-
     def checkpoints(self)->list[Path]:
         "The `fold*/best.pth` files, in fold order."
         fs = list(self.files('best.pth').values())
         if not fs: raise QVError(f'no checkpoints in {self.path} (no fold*/best.pth): train it with qvpipe_train first')
         return fs
-
     def oof_files(self)->list[Path]:
         "The `fold*/oof.csv` files, in fold order."
         fs = list(self.files('oof.csv').values())
         if not fs: raise QVError(f'no out-of-fold predictions in {self.path} (no fold*/oof.csv): finish training it with qvpipe_train, or leave it out of --runs')
         return fs
-
     def metas(self)->dict[int, RunMeta]:
         "fold -> the `RunMeta` of its checkpoint; refuses a run whose folds differ in their input or model (naming the folds and the field)."
-        ms = {f: read_checkpoint(p)[1] for f, p in zip(self.files('best.pth'), self.checkpoints())}
-        (f0, m0), *rest = ms.items()
-        for f, m in rest:
-            for k in _INPUT:
-                if getattr(m, k) != getattr(m0, k):
-                    raise QVError(f'{self.path}: its folds differ in {k} (fold{f0}: {brief(getattr(m0, k))}, fold{f}: {brief(getattr(m, k))}); '
-                                  f'the folds of a run must share their model and input: retrain the odd fold(s) or move them to a run folder of their own')
-        return ms
-
+        return check_folds({f: read_checkpoint(p)[1] for f, p in zip(self.files('best.pth'), self.checkpoints())}, self.path)
     @property
     def meta(self)->RunMeta:
         "The metadata the folds share (the first fold's, once all are checked to agree)."
         return next(iter(self.metas().values()))
-
     def save_checkpoint(self,
                         weights:dict, # the model's state dict
                         meta:RunMeta # its metadata (`meta.fold` says where it goes)
                        )->Path:
         "Write `fold<meta.fold>/best.pth`."
         if meta.fold is None: raise QVError(f'{self.path}: a checkpoint of a run needs its fold (meta.fold is None)')
-        return write_checkpoint(self.fold_dir(meta.fold)/'best.pth', weights, meta)
-
+        return write_checkpoint(self.checkpoint(meta.fold), weights, meta)
     def oof(self):
         "The out-of-fold predictions of every fold, concatenated in fold order (video, fold, 17 class columns)."
         from qvpipe_nb.metrics import read_preds
@@ -308,38 +317,26 @@ class Run:
         dup = df.video.duplicated()
         if dup.any(): raise QVError(f'{self.path}: video "{df.video[dup].iloc[0]}" is in the out-of-fold predictions of two folds')
         return df
-
     @property
     def config(self)->dict:
         "The run's config (`TrainConfig` as a dict), from the first fold's `config.yaml`."
         import yaml
         fs = list(self.files('config.yaml').values())
-        if not fs: raise QVError(f'{self.path}: no fold*/config.yaml')
+        if not fs: raise QVError(f'{self.path}: no fold*/config.yaml to read the config from')
         try: c = yaml.safe_load(fs[0].read_text()) or {}
         except (OSError, yaml.YAMLError) as e: raise QVError(f'{fs[0]}: not a readable config ({str(e).splitlines()[0][:100]})') from None
         if not isinstance(c, dict): raise QVError(f'{fs[0]}: not a config (a mapping of settings), but {brief(c)}')
         return c
-
-    def find(self, p # a path as the run's config names it
-            )->Path|None:
-        "`p` if absolute and there, else the first of cwd or the run's parent folders under which it exists."
-        p = Path(p)
-        if p.is_absolute(): return p if p.exists() else None
-        for base in [Path.cwd(), *self.path.resolve().parents]:
-            if (base/p).exists(): return base/p
-        return None
-
     def labels(self):
         "Labels of the run's training videos (video + 17 class columns), from the folds CSV named in its config."
         from qvpipe_nb.metrics import read_labels
         fix = '; give the labels with --oof-labels'
         if not self.files('config.yaml'): raise QVError(f'{self.path}: no fold*/config.yaml to find the folds CSV{fix}')
         fc = self.config.get('folds_csv')
-        p = self.find(fc) if fc else None
+        p = find_path(fc, self.path) if fc else None
         if p is None: raise QVError(f'{self.path}: the folds CSV of its config ({fc}) is not found from here{fix}')
         try: return read_labels(p)
         except QVError as e: raise QVError(f'{e}{fix}') from None
-
     def records(self)->list[dict]:
         "The MLflow records (`fold*/mlflow.json`: store, experiment, run ids) of the folds that were tracked, with their `dir`."
         out = []
@@ -347,7 +344,6 @@ class Run:
             try: out.append({**json.loads(f.read_text()), 'dir': str(f.parent)})
             except (OSError, ValueError): pass
         return out
-
     def fingerprint(self)->str:
         "sha256 of the fold names and checkpoint bytes: the same run wherever it is moved or renamed, another once a checkpoint changes."
         h = hashlib.sha256()

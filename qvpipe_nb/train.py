@@ -418,7 +418,7 @@ def _one_process():
 def _finish_fold(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
     "Out-of-fold probabilities of the best checkpoint by the prediction engine (the test-time augmentation of `qvpipe_predict` and `qvpipe_infer`, so the blend is fitted on what it is applied to), `oof.csv` and `done.json` (main process)."
     from qvpipe_nb.engine import FoldEnsemble, load_checkpoint, predict_files
-    model, best = load_checkpoint(run/'best.pth')
+    model, best = load_checkpoint(Run(run.parent).checkpoint(fold))
     vi, tr = items[items.fold == fold], items[items.fold != fold]
     probs = predict_files(FoldEnsemble([model], best, device=learn.dls.device), vi.image.tolist(), workers=cfg.num_workers, progress=False)
     oof = _video_probs(vi, probs, fold, cfg.aggregate)
@@ -454,7 +454,7 @@ def train_fold(cfg:TrainConfig, # the run's config
                cbs:list|None=None # extra fastai callbacks for the fit
               )->Path:
     "Train `cfg` with `fold` held out; returns the run folder of the fold."
-    run = Run(Path(cfg.runs)/cfg.name).fold_dir(fold)
+    R = Run(Path(cfg.runs)/cfg.name); run = R.fold_dir(fold)
     status = _fold_status(run, cfg, fold, force)
     if status == 'done': return run
     resume = resume and status == 'train'
@@ -464,7 +464,7 @@ def train_fold(cfg:TrainConfig, # the run's config
     meta = _run_meta(cfg, fold, items, learn.dls)
     _write_run_info(run, cfg)
     st = _resume(learn, cfg, run, fold) if resume else None
-    best, log = BestCheckpoint(run/'best.pth', meta, st and st['best']), RunLogger(run, meta.to_dict(), st and st['log'])
+    best, log = BestCheckpoint(R.checkpoint(fold), meta, st and st['best']), RunLogger(run, meta.to_dict(), st and st['log'])
     trk = _tracker(cfg, fold, run, st is not None, st['log'] if st else [])
     if trk: trk.start()
     t0 = time.time()
