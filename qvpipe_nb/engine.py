@@ -32,6 +32,7 @@ def amp_dtype(device # a device
     if dev.type != 'cuda': return torch.float32
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
+# %% ../nbs/10a_engine.ipynb #0addfffb
 def autocast(device # a device
             ):
     "The autocast context of `amp_dtype(device)` (none on the CPU)."
@@ -46,6 +47,7 @@ def build_model(meta # a `RunMeta`
     with torch.random.fork_rng(devices=[]):
         return qv_model(meta.arch, n_out=meta.n_out, pretrained=False, head=meta.head, embed_dim=meta.embed_dim, drop_rate=meta.drop_rate)
 
+# %% ../nbs/10a_engine.ipynb #9b4ac00b
 def load_checkpoint(path, # a `best.pth` written by qvpipe_train
                     build=None # `build(meta) -> nn.Module` (default: `build_model`)
                    )->tuple[nn.Module, RunMeta]:
