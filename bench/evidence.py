@@ -27,7 +27,6 @@ def main():
     from qvpipe_nb.synth_render import visibility
     from qvpipe_nb.synth_labels import video_seed
     from qvpipe_nb.superimage import cell_frames
-    from qvpipe_nb.inference import normalize
     from qvpipe_nb.saliency import gradcam, occlusion, cam_cells
     from qvpipe_nb.infer import Predictor, prepare_video
     torch.set_num_threads(2)
@@ -35,15 +34,15 @@ def main():
     labels = load_labels(data/'labels.json')
     names = sorted(labels)[:a.limit]
     pred = Predictor([run], device='cpu', evidence=False)   # scores only: the bench computes each kind of evidence itself
-    r = pred.runs[0]; spec = r['spec']; grid = spec[1]; cells = grid[0]*grid[1]
-    model = r['models'][0]
+    r = pred.runs[0]; spec = r['spec']; ens = r['ens']; grid = ens.meta.grid; cells = grid[0]*grid[1]
+    model = ens.models[0]
     hits = {m: {c: [] for c in CLASSES[1:]} for m in ('occlusion', 'gradcam')}
     chance, t = {c: [] for c in CLASSES[1:]}, {'occlusion': 0., 'gradcam': 0.}
     for name in names:
         it = prepare_video(data/'videos'/name, 9, [spec])
         if not it['inputs']: continue
         P, _ = pred.score([it])
-        x = normalize(torch.from_numpy(it['inputs'][spec][None].copy()).permute(0, 3, 1, 2), r['meta'].get('mean'), r['meta'].get('std'))
+        xu = torch.from_numpy(it['inputs'][spec][None].copy()); x = ens.normalize(xu)
         cf = cell_frames(len(it['indices']), cells)
         vseed = video_seed(cfg['seed'], name)
         for c in labels[name]:
@@ -52,7 +51,7 @@ def main():
             seen = [bool(vis[i]) for i in it['indices']]
             chance[CLASSES[c]].append(np.mean(seen))
             t0 = time.time()
-            with torch.inference_mode(): e = occlusion(model, x, grid)[0, :, c].numpy()
+            with torch.inference_mode(): e = occlusion(ens, xu)[0, :, c].numpy()
             t['occlusion'] += time.time() - t0
             hits['occlusion'][CLASSES[c]].append(seen[cf[int(np.argmax(e))]])
             t0 = time.time()

@@ -56,12 +56,12 @@ def main():
         ens, _ = ensemble({run.name: read_preds(csvs[run.name])})
         make_submission(ens, d/'old'/'submission.json', [v.name for v in vids])
         t_old = time.time() - t0
-        from qvpipe_nb.export import export_onnx, onnx_session, onnx_predict, FoldMean
-        from qvpipe_nb.inference import load_checkpoint, run_checkpoints
+        from qvpipe_nb.export import export_onnx, onnx_session, onnx_predict
+        from qvpipe_nb.engine import FoldEnsemble
         sess, info = onnx_session(export_onnx(run, d/'onnx'))
-        net = FoldMean([load_checkpoint(p)[0] for p in run_checkpoints(run)], info['mean'], info['std']).eval()
+        net = FoldEnsemble.from_run(run, device='cpu').eval()
         spec = pred.specs[0]
-        xs = [np.ascontiguousarray(np.stack([it['inputs'][spec] for it in items[i:i + a.bs] if it['inputs']]).transpose(0, 3, 1, 2))
+        xs = [np.ascontiguousarray(np.stack([it['inputs'][spec] for it in items[i:i + a.bs] if it['inputs']]))
               for i in range(0, len(items), a.bs)]
         with torch.inference_mode(): net(torch.from_numpy(xs[0])); onnx_predict(sess, xs[0])      # warm-up of both
         t0 = time.time()

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['read_folds', 'superimage_items', 'ImageArray', 'LoadImage', 'TileShuffle', 'ResizeIfNeeded', 'BatchNormalize',
-           'fold_splitter', 'image_path', 'label_codes', 'superimage_dls', 'frame_items', 'frame_dls', 'infer_dl']
+           'fold_splitter', 'image_path', 'label_codes', 'superimage_dls', 'frame_items', 'frame_dls']
 
 # %% ../nbs/08_data.ipynb #bea75a55
 import random, warnings
@@ -80,33 +80,16 @@ class ImageArray(np.ndarray):
             raise QVError(f'an RGB image must be a (height, width, 3) uint8 array, got shape {a.shape} and {a.dtype}')
         return a.view(cls)
 
-# %% ../nbs/08_data.ipynb #39e504b5
-def _jpeg_array(path, size=None)->np.ndarray|None:
-    "A JPEG's RGB array from libjpeg-turbo, DCT-scaled (n/8) when `size` is at most half the image; None when simplejpeg cannot read it."
-    import simplejpeg
-    data = Path(path).read_bytes()
-    try:
-        H, W = simplejpeg.decode_jpeg_header(data)[:2]
-        h, w = (H, W) if size is None else size_hw(size)
-        small = H >= 2*h and W >= 2*w     # below half, a scaled decode is no faster than a full one (measured)
-        return simplejpeg.decode_jpeg(data, 'RGB', min_height=h if small else 0, min_width=w if small else 0)
-    except ValueError: return None        # not a JPEG it reads: PIL decides, and reports a broken file
-
-def _pil_array(path, size=None)->np.ndarray:
-    "An image's RGB array through PIL, decoded at a reduced scale (JPEG `draft`) that still covers `size`."
-    im = Image.open(path)
-    if size is not None: h, w = size_hw(size); im.draft('RGB', (w, h))
-    return np.asarray(im.convert('RGB'))
-
 # %% ../nbs/08_data.ipynb #fc77b53a
+from .superimage import read_image, resize_image   # the input definition's steps: one definition for training and triage
+
 class LoadImage(DisplayedTransform):
-    "Open an image file (or take a PIL image) as an RGB `ImageArray`; JPEGs decoded by libjpeg-turbo straight into the array."
+    "Open an image file (or take a PIL image) as an RGB `ImageArray`: `superimage.read_image` (JPEGs decoded by libjpeg-turbo straight into the array)."
     def __init__(self, size=None): # final size: int or (height, width), to decode large JPEGs at a reduced scale; None: full size
         super().__init__(); self.size = size
     def encodes(self, o):
         if isinstance(o, Image.Image): return ImageArray(np.asarray(o.convert('RGB')))
-        a = _jpeg_array(o, self.size) if str(o).lower().endswith(('.jpg', '.jpeg')) else None
-        return ImageArray(a if a is not None else _pil_array(o, self.size))
+        return ImageArray(read_image(o, self.size))
 
 # %% ../nbs/08_data.ipynb #bfa02c66
 class _ItemRandom(RandTransform):
@@ -130,16 +113,13 @@ class TileShuffle(_ItemRandom):
 
 # %% ../nbs/08_data.ipynb #6246f5c0
 class ResizeIfNeeded(DisplayedTransform):
-    "Squash an image to `size` (bilinear; area-averaged when shrinking, as PIL's antialiased bilinear), passing one already that size through."
+    "Squash an image to `size` with `superimage.resize_image` (bilinear; area-averaged when shrinking, as PIL's antialiased bilinear), passing one already that size through."
     order = 1
     def __init__(self, size): # int or (height, width)
         super().__init__(); self.size = size_hw(size)
     def encodes(self, x:ImageArray):
-        import cv2
-        (h, w), (H, W) = self.size, x.shape[:2]
-        if (H, W) == (h, w): return x
-        how = cv2.INTER_AREA if h <= H and w <= W else cv2.INTER_LINEAR    # OpenCV's linear does not average when shrinking
-        return ImageArray(cv2.resize(np.asarray(x), (w, h), interpolation=how))
+        a = resize_image(x, self.size)
+        return x if a is x else ImageArray(a)
 
 # %% ../nbs/08_data.ipynb #a337a4fb
 class _FlipLR(_ItemRandom):
@@ -273,19 +253,3 @@ def frame_dls(items:pd.DataFrame, # from `frame_items`
              ):
     "fastai `DataLoaders` of single frames, each with its video's 17-class targets in official order."
     return _dls(items, valid_fold, size, bs, [], flip, num_workers, seed, stats, **kwargs)
-
-# %% ../nbs/08_data.ipynb #294d9f18
-def infer_dl(dls, # the training DataLoaders (e.g. `learn.dls`)
-             items, # image paths, a folder of JPEGs, or a DataFrame with an `image` column
-             bs:int|None=None, # batch size (default: the validation batch size)
-             **kwargs # passed to `dls.test_dl`
-            ):
-    "An unlabelled `DataLoader` over `items` in the given order, with the validation transforms."
-    if isinstance(items, pd.DataFrame): paths = items['image'].tolist()
-    elif isinstance(items, (str, Path)):
-        d = need_path(items, 'image folder', is_dir=True)
-        paths = sorted(str(p) for p in d.glob('*.jpg') if not p.name.startswith('.'))
-    else: paths = [str(p) for p in items]
-    if not paths: raise QVError(f'no images to predict in {items}')
-    if bs is not None: kwargs['bs'] = bs
-    return dls.test_dl(paths, **kwargs)

@@ -10,10 +10,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageDraw
-from fastcore.basics import patch
 from fastcore.script import Param
 from .core import *
-from .saliency import mean_sigmoid, occlusion, frame_evidence, timestamp, evidence_frames
+from .saliency import occlusion, frame_evidence, timestamp, evidence_frames
+from .engine import TTA_FLIP, SHUFFLE_DRAWS
 
 # %% auto #0
 __all__ = ['SEVERITY', 'severity', 'load_blend', 'Predictor', 'prepare_video', 'stream_videos', 'infer', 'predictions_table',
@@ -40,34 +40,34 @@ def load_blend(path # blend.json written by qvpipe_ensemble (weights, ZC rule, t
 
 # %% ../nbs/13a_infer.ipynb #d278bdcb
 class Predictor:
-    "The fold models of trained runs, blended: a video's frames in, 17 scores and per-cell evidence out."
+    "The fold models of trained runs, blended: a video's model inputs in, 17 scores and per-frame evidence out."
     def __init__(self, runs:list, # run folders of qvpipe_train
                  blend:dict|None=None, # from `load_blend` (None: equal weights, no ZC rule, no thresholds)
                  device=None, # 'cuda', 'cpu', ... (default: CUDA when available)
-                 tta_flip:bool=True, # also score the mirrored input
+                 tta_flip:bool=TTA_FLIP, # also score the mirrored input
+                 shuffle_draws:int=SHUFFLE_DRAWS, # tile-shuffle views of each super-image (super-image runs)
+                 seed:int=0, # seed of the tile-shuffle draws
                  evidence:bool=True, # compute per-cell (or per-frame) evidence
-                 bs:int=16): # videos per model call
-        import torch
-        from qvpipe_nb.inference import run_checkpoints, load_checkpoint, _device, _default_tile
-        from qvpipe_nb.superimage import parse_grid
-        self.dev, self.flip, self.evidence, self.bs = _device(device), tta_flip, evidence, bs
+                 bs:int|None=None): # images per model call (default: `engine.auto_bs` for the runs' inputs)
+        from qvpipe_nb.engine import FoldEnsemble, input_spec, get_device, auto_bs
+        from qvpipe_nb.run import Run
+        self.dev, self.evidence = get_device(device), evidence
+        self.tta = dict(tta_flip=bool(tta_flip), shuffle_draws=int(shuffle_draws), seed=int(seed))
         self.blend = blend or dict(weights={}, zc_t=None, zc_factor=None, thresholds=None)
         self.runs = []
         for r in runs:
-            r = need_path(r, 'run folder', is_dir=True)
-            files = run_checkpoints(r)
-            cks = [load_checkpoint(p) for p in files]
-            meta = cks[0][1]
-            g = parse_grid(meta.get('grid', '3x3'))
-            spec = (meta['kind'], g, _default_tile(meta, g) if meta['kind'] == 'superimage' else None, size_hw(meta['size']))
-            self.runs.append(dict(name=r.name, models=[m.to(self.dev).eval() for m, _ in cks], meta=meta, spec=spec,
-                                  files=[str(p) for p in files]))
+            run = Run(need_path(r, 'run folder', is_dir=True))
+            ens = FoldEnsemble.from_run(run, device=self.dev, **self.tta)
+            self.runs.append(dict(name=run.name, ens=ens, meta=ens.meta, spec=input_spec(ens.meta), files=[str(p) for p in run.checkpoints()]))
         w = self.blend['weights']
         miss = [x['name'] for x in self.runs if w and x['name'] not in w]
         if miss: raise QVError(f'the blend has no weight for run {miss[0]}; its runs: {", ".join(w)}')
         ws = np.array([w.get(x['name'], 1.) if w else 1. for x in self.runs], np.float64)
         if ws.sum() <= 0: raise QVError('the blend weights of these runs sum to 0')
         self.weights = ws/ws.sum()
+        per_video = max((x['meta'].k if x['meta'].kind == 'frame' else 1) for x in self.runs)
+        bs = bs or min(auto_bs(x['meta'].size, x['ens'].views, self.dev) for x in self.runs)
+        self.bs = max(1, int(bs)//per_video)      # videos per model call
 
     @property
     def specs(self)->list: return sorted({x['spec'] for x in self.runs}, key=str)
@@ -76,8 +76,43 @@ class Predictor:
         h = hashlib.sha256()
         for x in self.runs:
             for f in x['files']: st = os.stat(f); h.update(f'{x["name"]}/{Path(f).parent.name} {st.st_size} {st.st_mtime_ns}'.encode())
-        h.update(json.dumps([self.blend, self.flip], sort_keys=True, default=str).encode())
+        h.update(json.dumps([self.blend, self.tta['tta_flip']] + ([self.tta] if self.tta['shuffle_draws'] else []), sort_keys=True, default=str).encode())
         return h.hexdigest()[:16]
+
+    def score(self, items:list # prepared videos (`prepare_video`), all readable, with the same number of frames
+             )->tuple[np.ndarray, np.ndarray]:
+        "Blended probabilities (n, 17) and evidence per frame position (n, k, 17) of `items`, from each run's `FoldEnsemble`."
+        import torch
+        n, k = len(items), len(items[0]['indices'])
+        P, E = np.zeros((n, N_CLASSES)), np.zeros((n, k, N_CLASSES))
+        with torch.inference_mode():
+            for w, r in zip(self.weights, self.runs):
+                ens = r['ens']
+                x = torch.from_numpy(np.stack([it['inputs'][r['spec']] for it in items]))
+                if r['meta'].kind == 'frame':
+                    pf = ens.frames(x)
+                    p, e = ens.aggregate(pf).cpu().numpy(), pf.cpu().numpy()
+                else:
+                    p = ens(x).cpu().numpy()
+                    e = frame_evidence(occlusion(ens, x).cpu().numpy(), k) if self.evidence else np.zeros((n, k, N_CLASSES))
+                P += w*p
+                E += w*e/(np.abs(e).max(1, keepdims=True) + 1e-9)
+        return P, E
+
+    def decide(self, P:np.ndarray # blended probabilities (n, 17)
+              )->tuple[np.ndarray, list|None]:
+        "Scores after the blend's ZC rule, and the predicted labels (class codes, most severe first) per video; labels None without thresholds."
+        from qvpipe_nb.ensemble import zc_rule
+        b = self.blend
+        df = zc_rule(pd.DataFrame(P, columns=CLASSES), b['zc_t'], b['zc_factor'])
+        S = df[CLASSES].values
+        if b['thresholds'] is None: return S, None
+        th = np.array([np.inf if b['thresholds'][c] is None else b['thresholds'][c] for c in CLASSES])
+        out = []
+        for s in S:
+            d = [c for c, v, t in zip(CLASSES[1:], s[1:], th[1:]) if v >= t]
+            out.append(sorted(d, key=SEVERITY.index) or ['ZC'])
+        return S, out
 
 # %% ../nbs/13a_infer.ipynb #8fb5ef63
 def _square(n:int)->tuple:
@@ -86,15 +121,11 @@ def _square(n:int)->tuple:
 
 # %% ../nbs/13a_infer.ipynb #5210e27e
 def _make_inputs(out:dict, frames:list, specs:list, thumb:int):
-    "Put each model input of `specs` (a super-image or the frames, at the model's size) and a thumbnail grid into `out`."
+    "Put each model input of `specs` (`engine.model_input`: uint8 (3, H, W) or (k, 3, H, W)) and a thumbnail grid into `out`."
     from qvpipe_nb.superimage import make_grid
-    for sp in specs:
-        kind, grid, tile, (h, w) = sp
-        if kind == 'superimage':
-            im = make_grid(frames, grid, tile)
-            out['inputs'][sp] = np.asarray(im if im.size == (w, h) else im.resize((w, h), Image.BILINEAR))
-        else: out['inputs'][sp] = np.stack([np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR)) for f in frames])
-    g = next((sp[1] for sp in specs if sp[0] == 'superimage'), None) or _square(len(frames))
+    from qvpipe_nb.engine import model_input
+    for sp in specs: out['inputs'][sp] = model_input(sp, frames).numpy()
+    g = next((sp.grid for sp in specs if sp.kind == 'superimage'), None) or _square(len(frames))
     fh, fw = frames[0].shape[:2]
     t = (thumb, max(8, round(thumb*fh/fw)))
     buf = io.BytesIO(); make_grid(frames, g, t).save(buf, 'JPEG', quality=80)
@@ -103,7 +134,7 @@ def _make_inputs(out:dict, frames:list, specs:list, thumb:int):
 # %% ../nbs/13a_infer.ipynb #84203ac2
 def prepare_video(path, # a video file
                   k:int, # frames to decode
-                  specs:list, # model inputs to make: (kind, grid, tile, (height, width)) from `Predictor.specs`
+                  specs:list, # model inputs to make: `engine.InputSpec`s, from `Predictor.specs`
                   thumb:int=96 # thumbnail tile width in pixels
                  )->dict:
     "Decode a video in memory and make every model input it needs: super-images or frames as uint8 arrays, and a thumbnail; keyed as label files write it."
@@ -141,47 +172,6 @@ def stream_videos(paths:list, # video files
             nxt = next(it, None)
             if nxt is not None: q.append((ex.submit(prepare_video, nxt, k, specs), nxt))
             yield r
-
-# %% ../nbs/13a_infer.ipynb #e4791cf0
-@patch
-def score(self:Predictor, items:list # prepared videos (`prepare_video`), all readable, with the same number of frames
-         )->tuple[np.ndarray, np.ndarray]:
-    "Blended probabilities (n, 17) and evidence per frame position (n, k, 17) of `items`."
-    import torch
-    from qvpipe_nb.inference import normalize
-    n, k = len(items), len(items[0]['indices'])
-    P, E = np.zeros((n, N_CLASSES)), np.zeros((n, k, N_CLASSES))
-    with torch.inference_mode():
-        for w, r in zip(self.weights, self.runs):
-            kind, grid, tile, hw = r['spec']
-            x = torch.from_numpy(np.stack([it['inputs'][r['spec']] for it in items])).to(self.dev)
-            x = normalize(x.permute(0, 1, 4, 2, 3) if kind == 'frame' else x.permute(0, 3, 1, 2), r['meta'].get('mean'), r['meta'].get('std'))
-            if kind == 'frame':
-                pf = mean_sigmoid(r['models'], x.flatten(0, 1), self.flip).view(n, k, -1).cpu().numpy()
-                p, e = (pf.max(1) if r['meta'].get('aggregate') == 'max' else pf.mean(1)), pf
-            else:
-                p = mean_sigmoid(r['models'], x, self.flip).cpu().numpy()
-                e = frame_evidence(occlusion(r['models'][0], x, grid).cpu().numpy(), k) if self.evidence else np.zeros((n, k, N_CLASSES))
-            P += w*p
-            E += w*e/(np.abs(e).max(1, keepdims=True) + 1e-9)
-    return P, E
-
-# %% ../nbs/13a_infer.ipynb #9b2651b0
-@patch
-def decide(self:Predictor, P:np.ndarray # blended probabilities (n, 17)
-          )->tuple[np.ndarray, list|None]:
-    "Scores after the blend's ZC rule, and the predicted labels (class codes, most severe first) per video; labels None without thresholds."
-    from qvpipe_nb.ensemble import zc_rule
-    b = self.blend
-    df = zc_rule(pd.DataFrame(P, columns=CLASSES), b['zc_t'], b['zc_factor'])
-    S = df[CLASSES].values
-    if b['thresholds'] is None: return S, None
-    th = np.array([np.inf if b['thresholds'][c] is None else b['thresholds'][c] for c in CLASSES])
-    out = []
-    for s in S:
-        d = [c for c, v, t in zip(CLASSES[1:], s[1:], th[1:]) if v >= t]
-        out.append(sorted(d, key=SEVERITY.index) or ['ZC'])
-    return S, out
 
 # %% ../nbs/13a_infer.ipynb #6d7d8627
 def _result(it:dict, s:np.ndarray|None, labels:list|None, e:np.ndarray|None)->dict:
@@ -258,19 +248,22 @@ def infer(videos, # a folder of videos, or a list of video files
           blend=None, # blend.json of qvpipe_ensemble (weights, ZC rule, thresholds); None: equal weights, scores only
           k:int|None=None, # frames per video (default: what the runs recorded)
           workers:int|None=None, # decoding processes (default: all usable cores but one; 0: none)
-          bs:int=16, # videos per model call
+          bs:int|None=None, # images per model call (default: what fits, for the input size: see `engine.auto_bs`)
           device=None, # 'cuda' or 'cpu' (default: CUDA when available)
-          tta_flip:bool=True, # also score the mirrored input
+          tta_flip:bool=TTA_FLIP, # also score the mirrored input
+          shuffle_draws:int=SHUFFLE_DRAWS, # tile-shuffle test-time augmentation draws (super-image runs)
+          seed:int=0, # seed of the tile-shuffle draws
           evidence:bool=True, # find the frames that carry each predicted label
           force:bool=False, # replace the results of another model in `out`
           progress:bool=True # show a progress bar
          )->pd.DataFrame:
     "Triage in one call: videos in, blended scores, labels and evidence frames out (resumable); returns the predictions table."
     from qvpipe_nb.progress import qv_progress
-    from qvpipe_nb.inference import _run_k
+    from qvpipe_nb.run import input_k
     paths = _video_paths(videos)
-    pred = Predictor(runs, load_blend(blend) if blend else None, device=device, tta_flip=tta_flip, evidence=evidence, bs=bs)
-    k = k or _run_k({r['name']: r['meta'] for r in pred.runs})
+    pred = Predictor(runs, load_blend(blend) if blend else None, device=device, tta_flip=tta_flip, shuffle_draws=shuffle_draws, seed=seed,
+                     evidence=evidence, bs=bs)
+    k = input_k({r['name']: r['meta'] for r in pred.runs}, k)
     out = Path(out)
     res = _resume(out, dict(fingerprint=pred.fingerprint(), k=k, classes=CLASSES, runs=[r['name'] for r in pred.runs],
                             blend=str(blend) if blend else None), force)
@@ -281,7 +274,7 @@ def infer(videos, # a folder of videos, or a list of video files
         bar = qv_progress(stream_videos(todo, k, pred.specs, workers), total=len(todo), display=progress and bool(todo), label='videos')
         for i, x in enumerate(bar):
             buf.append(x)
-            if len(buf) == bs: res.update(_log_batch(pred, buf, out, log)); buf = []
+            if len(buf) == pred.bs: res.update(_log_batch(pred, buf, out, log)); buf = []
             bar.comment = f'{(i + 1)/max(time.time() - t0, 1e-9):.1f} videos/s'
         if buf: res.update(_log_batch(pred, buf, out, log))
     return write_outputs(out, [res[ext_key(p.name)] for p in paths], pred)
@@ -398,15 +391,18 @@ def infer_cli(videos:str, # folder of videos to triage
               blend:str=None, # blend.json written by qvpipe_ensemble: run weights, ZC rule, per-class thresholds
               k:int=None, # frames per video (default: what the runs recorded)
               workers:int=None, # decoding processes (default: all usable cores but one)
-              bs:int=16, # videos per model call
+              bs:int=None, # images per batch (default: what fits, for the input size: see auto_bs)
               device:str=None, # cuda or cpu (default: cuda when available)
-              flip:bool=True, # horizontal-flip test-time augmentation (--no-flip: none)
+              flip:bool=True, # horizontal-flip test-time augmentation; --no-flip turns it off
+              shuffle_draws:int=0, # tile-shuffle test-time augmentation draws (super-image models)
+              seed:int=0, # seed of the tile-shuffle draws
               evidence:bool=True, # find the frames behind each label (--no-evidence: scores and labels only)
               force:bool=False # replace results of another model in OUT
              ):
     "Triage new videos with trained runs: scores, labels and where each defect is seen, in OUT (resumable)."
     t0 = time.time()
-    df = infer(videos, out, runs, blend=blend, k=k, workers=workers, bs=bs, device=device, tta_flip=flip,
+    if shuffle_draws < 0: raise QVError(f'--shuffle-draws must be 0 or more, got {shuffle_draws}')
+    df = infer(videos, out, runs, blend=blend, k=k, workers=workers, bs=bs, device=device, tta_flip=flip, shuffle_draws=shuffle_draws, seed=seed,
                evidence=evidence, force=force, progress=True)
     nf = int((df.status == 'failed').sum())
     nd = int(df.labels.map(lambda s: bool(s) and s != 'ZC').sum())

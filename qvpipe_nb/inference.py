@@ -5,158 +5,32 @@
 # %% ../nbs/11_inference.ipynb #41d327af
 from __future__ import annotations
 import json, math, sys, time
-from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from PIL import Image
 from fastcore.script import Param
-from .progress import qv_progress
 from .core import *
-from .superimage import parse_grid, parse_tile, shuffle_tiles, frame_folders, list_frames, video_stem
-from .run import Run, RunMeta, read_checkpoint, input_k
+from .superimage import parse_grid, parse_tile, frame_folders, list_frames, video_stem
+from .run import Run, RunMeta, input_k
+from .engine import FoldEnsemble, load_checkpoint, predict_files, get_device, TTA_FLIP, SHUFFLE_DRAWS
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'load_checkpoint', 'run_checkpoints', 'ImageSet', 'normalize', 'load_images',
-           'shuffle_orders', 'auto_bs', 'predict_items', 'superimage_table', 'frame_table', 'predict_run', 'predict',
-           'predict_cli']
-
-# %% ../nbs/11_inference.ipynb #1832058b
-def _build(meta:RunMeta)->torch.nn.Module:
-    "The network described by `meta` (random weights, drawn without touching the caller's global torch RNG)."
-    from qvpipe_nb.models import qv_model
-    with torch.random.fork_rng(devices=[]):
-        return qv_model(meta.arch, n_out=meta.n_out, pretrained=False, head=meta.head, embed_dim=meta.embed_dim, drop_rate=meta.drop_rate)
-
-def load_checkpoint(path, # a `best.pth` written by qvpipe_train
-                    build=None # `build(meta) -> nn.Module` (default: `models.qv_model` from the metadata)
-                   )->tuple[torch.nn.Module, RunMeta]:
-    "The model of a checkpoint in eval mode, on the CPU, and its `RunMeta`; the metadata is checked (`run.read_checkpoint`) before any model is built."
-    weights, meta = read_checkpoint(path)
-    try: model = (build or _build)(meta)
-    except (RuntimeError, KeyError, TypeError, ValueError) as e: raise QVError(f'{path}: cannot build the model its metadata describes (arch {brief(meta.arch)}: {type(e).__name__}: {str(e)[:100]})') from None
-    try: model.load_state_dict(weights)
-    except RuntimeError as e: raise QVError(f'{path}: the weights do not fit a {meta.arch} model with head {meta.head} ({str(e).splitlines()[0]})') from None
-    return model.eval(), meta
-
-# %% ../nbs/11_inference.ipynb #293b3621
-def run_checkpoints(run # a run folder of qvpipe_train
-                   )->list[Path]:
-    "The `fold*/best.pth` files of a run, in fold order (`run.Run.checkpoints`)."
-    return Run(run).checkpoints()
-
-# %% ../nbs/11_inference.ipynb #c2a53aab
-class ImageSet(torch.utils.data.Dataset):
-    "Image files as uint8 tensors (views, 3, H, W), one view per cell order (None: as it is), and whether the file could be read."
-    def __init__(self,
-                 paths:list, # image files
-                 size, # model input size: int or (height, width)
-                 orders:list=(None,), # one view per cell order (tile shuffle); None: the image as it is
-                 grid=(3, 3) # the super-images' grid, for `orders`
-                ):
-        from qvpipe_nb.data import LoadImage, ResizeIfNeeded
-        self.paths, self.orders, self.grid, self.hw = list(paths), list(orders), parse_grid(grid), size_hw(size)
-        self.load, self.resize = LoadImage(self.hw), ResizeIfNeeded(self.hw)   # as the validation set in training
-    def __len__(self): return len(self.paths)
-    def __getitem__(self, i):
-        try:
-            im = self.load(self.paths[i])
-            views = [im if o is None else type(im)(shuffle_tiles(im, self.grid, o)) for o in self.orders]
-            return torch.stack([torch.from_numpy(np.array(self.resize(v, split_idx=1), dtype=np.uint8)).permute(2, 0, 1) for v in views]), True
-        except (OSError, ValueError, SyntaxError):          # a corrupt or truncated image: reported by the caller
-            return torch.zeros(len(self.orders), 3, *self.hw, dtype=torch.uint8), False
-
-# %% ../nbs/11_inference.ipynb #9fd698d9
-IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-
-def normalize(x:torch.Tensor, # uint8 images (..., 3, H, W)
-              mean=None, # per-channel mean the model was trained with (a run's `meta['mean']`; default: ImageNet's)
-              std=None # per-channel std (default: ImageNet's)
-             )->torch.Tensor:
-    "Float images scaled to 0..1 and normalised with `mean` and `std` (ImageNet's when not given, fastai's `imagenet_stats`)."
-    m = torch.tensor(IMAGENET_MEAN if mean is None else mean, dtype=torch.float32, device=x.device).view(3, 1, 1)
-    s = torch.tensor(IMAGENET_STD if std is None else std, dtype=torch.float32, device=x.device).view(3, 1, 1)
-    return (x.float()/255 - m)/s
-
-# %% ../nbs/11_inference.ipynb #64400e81
-def load_images(paths:list, # image files
-                size, # model input size: int or (height, width)
-                order:list|None=None, # permute the grid cells first (tile shuffle); None: as they are
-                grid=(3, 3), # the super-images' grid, for `order`
-                mean=None, # the run's mean (default: ImageNet's)
-                std=None # the run's std (default: ImageNet's)
-               )->torch.Tensor:
-    "A normalised float batch (n, 3, H, W) of `paths`, preprocessed as the validation set in training."
-    ds = ImageSet(paths, size, [order], grid)
-    xs = [ds[i] for i in range(len(ds))]
-    bad = [p for p, (_, ok) in zip(paths, xs) if not ok]
-    if bad: raise QVError(f'cannot read image {bad[0]}')
-    return normalize(torch.stack([x[0][0] for x in xs]), mean, std)
-
-# %% ../nbs/11_inference.ipynb #81f129ab
-def _device(device=None)->torch.device:
-    "`device` as a `torch.device`; `None` is CUDA when there is a GPU, else the CPU."
-    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    return torch.device(device)
-
-def shuffle_orders(n:int, # number of draws
-                   cells:int, # cells of the grid
-                   seed:int=0 # random seed
-                  )->list[list[int]]:
-    "`n` seeded random cell orders, none of them the identity."
-    rng, out = np.random.default_rng(seed), []
-    while len(out) < n:
-        o = rng.permutation(cells).tolist()
-        if cells == 1 or o != list(range(cells)): out.append(o)
-    return out
-
-# %% ../nbs/11_inference.ipynb #5451e3c3
-def auto_bs(size, # model input: a side or (height, width)
-            views:int=1, # forward passes per image (test-time augmentations)
-            device=None # where the model runs
-           )->int:
-    "Images per batch for prediction: 64 views of 448x448 on a GPU (inference keeps no activations for a backward pass), scaled by pixels; 8 on a CPU."
-    h, w = size_hw(size)
-    if _device(device).type != 'cuda': return max(1, min(8, 8*448*448//(h*w*views)))
-    return max(1, min(256, 64*448*448//(h*w*views)))
+__all__ = ['predict_items', 'superimage_table', 'frame_table', 'predict_run', 'predict', 'predict_cli']
 
 # %% ../nbs/11_inference.ipynb #bd19fa46
-def predict_items(model:torch.nn.Module, # from `load_checkpoint`
-                  meta:dict, # its metadata (input size, grid)
+def predict_items(model:torch.nn.Module, # from `engine.load_checkpoint`
+                  meta:RunMeta, # its metadata (input definition, statistics)
                   items:list, # image files (super-images or frames)
-                  tta_flip:bool=True, # also predict the mirrored image and average
-                  shuffle_draws:int=0, # tile-shuffled versions of each super-image to average (superimage models)
-                  bs:int|None=None, # images per batch (default: `auto_bs` for the input size and views)
+                  tta_flip:bool=TTA_FLIP, # also predict the mirrored image and average
+                  shuffle_draws:int=SHUFFLE_DRAWS, # tile-shuffled versions of each super-image to average (superimage models)
+                  bs:int|None=None, # images per batch (default: `engine.auto_bs` for the input size and views)
                   device=None, # 'cuda', 'cpu', ... (default: CUDA when available)
                   workers:int=0, # image-loading processes
                   seed:int=0, # seed of the tile-shuffle draws
                   progress:bool=True # show a progress bar
                  )->np.ndarray:
-    "Probabilities (n, 17): the mean over the test-time augmentations of the sigmoid of the model's outputs; NaN rows for unreadable images."
-    paths = [str(p) for p in items]
-    if not paths: return np.zeros((0, N_CLASSES), np.float32)
-    grid = parse_grid(meta.get('grid', '3x3'))
-    draws = int(shuffle_draws) if meta['kind'] == 'superimage' else 0
-    orders = [None] + shuffle_orders(draws, grid[0]*grid[1], seed)
-    ds = ImageSet(paths, meta['size'], orders, grid)
-    dev = _device(device); model = model.to(dev).eval()
-    bs = bs or auto_bs(meta['size'], len(orders)*(1 + bool(tta_flip)), dev)
-    dl = torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=workers, shuffle=False, pin_memory=dev.type == 'cuda',
-                                     persistent_workers=False)
-    cuda = dev.type == 'cuda'
-    if cuda: model = model.to(memory_format=torch.channels_last)
-    amp = torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else nullcontext()
-    mean, std = meta.get('mean'), meta.get('std')   # the run's statistics (ImageNet's for runs that do not record them)
-    out, oks = [], []
-    with torch.inference_mode(), amp:
-        for xb, ok in qv_progress(dl, display=progress, leave=False, label='predict'):
-            b, v = xb.shape[:2]
-            x = normalize(xb.to(dev, non_blocking=True).flatten(0, 1), mean, std)
-            if cuda: x = x.contiguous(memory_format=torch.channels_last)
-            p = torch.sigmoid(model(x).float())
-            if tta_flip: p = (p + torch.sigmoid(model(x.flip(-1)).float()))/2
-            out.append(p.view(b, v, -1).mean(1).cpu()); oks.append(ok)
-    probs = torch.cat(out).numpy()
-    probs[~torch.cat(oks).numpy()] = np.nan
+    "Probabilities (n, 17) of one model: `engine.predict_files` with a one-fold `FoldEnsemble`; NaN rows for unreadable images."
+    ens = FoldEnsemble([model], meta, tta_flip=tta_flip, shuffle_draws=shuffle_draws, seed=seed, device=device)
+    probs = predict_files(ens, [str(p) for p in items], bs=bs, workers=workers, progress=progress)
     if probs.shape[1] != N_CLASSES: raise QVError(f'the model gives {probs.shape[1]} outputs, expected {N_CLASSES}')
     return probs
 
@@ -211,13 +85,13 @@ def predict_run(run, # a run folder of qvpipe_train
                )->pd.DataFrame:
     "Probabilities of every fold checkpoint of `run`: video, fold and 17 class columns; `.attrs['failed']`: videos without images."
     out, failed = [], {}
-    for ck in run_checkpoints(run):
+    for ck in Run(run).checkpoints():
         model, meta = load_checkpoint(ck)
-        tab, failed = (superimage_table if meta['kind'] == 'superimage' else frame_table)(images)
+        tab, failed = (superimage_table if meta.kind == 'superimage' else frame_table)(images)
         if videos is not None:
             want = {_vname(v) for v in videos}; tab = tab[tab.video.isin(want)]
             failed = {k: v for k, v in failed.items() if k in want}
-        agg = aggregate or meta.get('aggregate', 'mean')
+        agg = aggregate or meta.aggregate
         if agg not in ('mean', 'max'): raise QVError(f"aggregate must be 'mean' or 'max', got {agg!r}")
         p = predict_items(model, meta, tab.image.tolist(), **kwargs)
         df = pd.DataFrame(p, columns=CLASSES); df.insert(0, 'video', tab.video.values)
@@ -225,21 +99,11 @@ def predict_run(run, # a run folder of qvpipe_train
         bad = df[CLASSES].isna().any(axis=1)
         failed = {**failed, **{v: 'unreadable image(s)' for v in df.video[bad]}}
         df = df[~bad].reset_index(drop=True)
-        df.insert(1, 'fold', meta.get('fold', int(ck.parent.name[4:]) if ck.parent.name[4:].isdigit() else -1))
+        df.insert(1, 'fold', meta.fold if meta.fold is not None else int(ck.parent.name[4:]))
         out.append(df)
     res = pd.concat(out, ignore_index=True)
     res.attrs['failed'] = failed
     return res
-
-# %% ../nbs/11_inference.ipynb #fb5ee719
-def _default_tile(meta:RunMeta, grid=None, src='the run')->tuple[int, int]:
-    "Transitional wrapper of `RunMeta.input_tile` (infer and export still call it)."
-    return meta.input_tile(src=src)
-
-# %% ../nbs/11_inference.ipynb #57c447c0
-def _run_k(metas:dict)->int:
-    "Transitional wrapper of `run.input_k` (infer still calls it)."
-    return input_k(metas)
 
 # %% ../nbs/11_inference.ipynb #7ae0c04a
 def _input_kind(inp:Path)->str:
@@ -259,15 +123,15 @@ def _extract_videos(inp:Path, frames:Path, k:int, workers:int|None, prog:bool)->
 def _loader_count(loaders:int|None, device)->int:
     "Image-loading processes: `loaders` when given, else up to 8 on CUDA and none on the CPU."
     if loaders is not None: return loaders
-    return min(8, max(0, default_workers() - 1)) if _device(device).type == 'cuda' else 0
+    return min(8, max(0, default_workers() - 1)) if get_device(device).type == 'cuda' else 0
 
-def _run_images(r:Path, meta:dict, kind:str, inp:Path, frames:Path, out:Path, grid, tile, built:dict, workers, prog:bool)->Path:
+def _run_images(r:Path, meta:RunMeta, kind:str, inp:Path, frames:Path, out:Path, grid, tile, built:dict, workers, prog:bool)->Path:
     "The folder of images run `r` predicts from: the frames, the input super-images, or super-images built (once per grid and tile) in `out`."
-    if meta['kind'] == 'frame':
+    if meta.kind == 'frame':
         if kind == 'superimages': raise QVError(f'{r}: a frame model needs frames or videos, but {inp} holds super-images')
         return frames
     if kind == 'superimages': return inp
-    g = parse_grid(grid or meta.get('grid', '3x3')); t = parse_tile(tile) if tile else _default_tile(meta, g, r)
+    g, t = parse_grid(grid or meta.grid), meta.input_tile(tile, r)
     if (g, t) not in built:
         from qvpipe_nb.superimage import build_superimages
         sub = out/('superimages' if not built else f'superimages_{g[0]}x{g[1]}_{t[0]}x{t[1]}')
@@ -304,10 +168,10 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
     "Step 5a in one call: extract and build what each run needs, predict, write OUT/<run>.csv and OUT/failed.txt; returns {run name: csv}."
     inp = need_path(inp, 'input folder', is_dir=True); out = Path(out); out.mkdir(parents=True, exist_ok=True)
     runs = [need_path(r, 'run folder', is_dir=True) for r in runs]
-    metas = {r: Run(r).meta for r in runs}        # the folds of a run must agree on their input (refused by name otherwise)
+    metas = {r: Run(r).meta for r in runs}
     kind, prog = _input_kind(inp), kwargs.get('progress', True)
     frames = inp if kind == 'frames' else out/'frames'
-    videos, failed = _extract_videos(inp, frames, k or _run_k(metas), workers, prog) if kind == 'videos' else (None, {})
+    videos, failed = _extract_videos(inp, frames, input_k(metas, k), workers, prog) if kind == 'videos' else (None, {})
     nl = _loader_count(loaders, kwargs.get('device'))
     res, built = {}, {}
     for r, meta in metas.items():

@@ -10,8 +10,8 @@ from PIL import Image
 from .core import *
 
 # %% auto #0
-__all__ = ['feature_layer', 'gradcam', 'cam_overlay', 'image_tensor', 'checkpoint_model', 'mean_sigmoid', 'occlusion',
-           'cam_cells', 'frame_evidence', 'timestamp', 'evidence_frames']
+__all__ = ['feature_layer', 'gradcam', 'cam_overlay', 'image_tensor', 'checkpoint_model', 'occlusion', 'cam_cells',
+           'frame_evidence', 'timestamp', 'evidence_frames']
 
 # %% ../nbs/11a_saliency.ipynb #3b82ddcd
 def feature_layer(model, # a torch model
@@ -70,54 +70,43 @@ def cam_overlay(img:Image.Image, # the image the map was computed on (any size)
     return Image.blend(img.convert('RGB'), heat, alpha)
 
 # %% ../nbs/11a_saliency.ipynb #ba99c72a
-def image_tensor(img:Image.Image, # an image
-                 size:int=224, # side of the square model input
-                 mean=(0.485, 0.456, 0.406), # normalisation mean (ImageNet, timm's default)
-                 std=(0.229, 0.224, 0.225) # normalisation std
+def image_tensor(img, # an image file, a JPEG's bytes, or a PIL image
+                 size:int=224, # side of the square model input when there is no `meta`
+                 meta=None # the run's `RunMeta`: its input size and statistics (None: `size` and ImageNet's statistics)
                 ):
-    "A (1, 3, size, size) float tensor of `img`, resized and normalised."
+    "A (1, 3, H, W) normalised model input of `img`, made by the input definition (`engine.image_input`, `engine.normalize`)."
     import torch
-    a = np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32)/255
-    a = (a - np.array(mean, np.float32)) / np.array(std, np.float32)
-    return torch.from_numpy(a.transpose(2, 0, 1).copy())[None]
+    from qvpipe_nb.engine import image_input, normalize
+    from qvpipe_nb.superimage import resize_image
+    from qvpipe_nb.models import IMAGENET_STATS
+    hw, (mean, std) = size_hw(size if meta is None else meta.size), IMAGENET_STATS if meta is None else (meta.mean, meta.std)
+    if isinstance(img, Image.Image): x = torch.from_numpy(np.ascontiguousarray(resize_image(np.asarray(img.convert('RGB')), hw))).permute(2, 0, 1)
+    else: x = image_input(hw, img)
+    return normalize(x, mean, std)[None]
 
 # %% ../nbs/11a_saliency.ipynb #620cd10f
 def checkpoint_model(path # a fold's `best.pth` written by qvpipe_train
                     )->tuple:
-    "The model of a checkpoint and its input transform `tfm(image path) -> (1, 3, H, W)`."
-    from qvpipe_nb.inference import load_checkpoint, load_images
+    "The model of a checkpoint and its input transform `tfm(image path) -> (1, 3, H, W)` (the run's input definition)."
+    from qvpipe_nb.engine import load_checkpoint
     model, meta = load_checkpoint(path)
-    if meta['kind'] != 'superimage': raise QVError(f"{path}: a {meta['kind']} model; saliency needs a super-image model")
-    def tfm(p):
-        x = load_images([p], meta['size'], grid=meta.get('grid', (3, 3)), mean=meta.get('mean'), std=meta.get('std'))
-        return x.reshape(-1, *x.shape[-3:])[:1]      # one image, (1, 3, H, W)
-    return model, tfm
-
-# %% ../nbs/11a_saliency.ipynb #010f3143
-def mean_sigmoid(models:list, # models returning (B, 17) logits
-                 x, # their input (B, 3, H, W), normalised
-                 flip:bool=False # also score the mirrored input (flip TTA)
-                ):
-    "Mean sigmoid output (B, 17) of `models` on `x` (and its mirror), float16 autocast on CUDA."
-    import torch
-    ac = torch.autocast('cuda', dtype=torch.float16) if x.device.type == 'cuda' else torch.autocast('cpu', enabled=False)
-    with ac:
-        p = sum(torch.sigmoid(m(x).float()) + (torch.sigmoid(m(x.flip(-1)).float()) if flip else 0) for m in models)
-    return p/(len(models)*(2 if flip else 1))
+    if meta.kind != 'superimage': raise QVError(f"{path}: a {meta.kind} model; saliency needs a super-image model")
+    return model, lambda p: image_tensor(p, meta=meta)
 
 # %% ../nbs/11a_saliency.ipynb #2c74eefa
-def occlusion(model, # a model returning (B, 17) logits
-              x:'torch.Tensor', # normalised super-images (B, 3, H, W)
-              grid=(3, 3) # (rows, cols) of the super-images
+def occlusion(ens, # an `engine.FoldEnsemble` of a super-image run
+              x:'torch.Tensor', # its uint8 model inputs (B, 3, H, W), from `engine.model_input`
+              folds:list=(0,) # the fold models to score with
              )->'torch.Tensor':
-    "Per-cell evidence (B, cells, 17): how much each class probability drops when one cell is blanked (set to the data mean)."
-    (r, c), (B, _, H, W) = grid, x.shape
-    xs = x.unsqueeze(1).repeat(1, r*c, 1, 1, 1)
+    "Per-cell evidence (B, cells, 17): how much each class probability drops when one cell of the run's grid is blanked (set to the data mean)."
+    (r, c), (B, _, H, W) = ens.meta.grid, x.shape
+    xn = ens.normalize(x)
+    xs = xn.unsqueeze(1).repeat(1, r*c, 1, 1, 1)
     for j in range(r*c):
         i0, i1, j0, j1 = (j//c)*H//r, (j//c + 1)*H//r, (j % c)*W//c, (j % c + 1)*W//c
         xs[:, j, :, i0:i1, j0:j1] = 0
-    p = mean_sigmoid([model], x)
-    po = mean_sigmoid([model], xs.flatten(0, 1)).view(B, r*c, -1)
+    p = ens.score(xn, flip=False, folds=list(folds))
+    po = ens.score(xs.flatten(0, 1), flip=False, folds=list(folds)).view(B, r*c, -1)
     return p[:, None] - po
 
 # %% ../nbs/11a_saliency.ipynb #4bb90fd6

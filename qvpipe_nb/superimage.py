@@ -9,8 +9,9 @@ from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['INDEX_COLS', 'cell_frames', 'parse_grid', 'parse_tile', 'make_grid', 'shuffle_tiles', 'video_stem', 'list_frames',
-           'frame_folders', 'build_superimages', 'superimages_cli']
+__all__ = ['INDEX_COLS', 'cell_frames', 'parse_grid', 'parse_tile', 'make_grid', 'shuffle_tiles', 'frame_jpeg', 'grid_jpeg',
+           'read_image', 'resize_image', 'video_stem', 'list_frames', 'frame_folders', 'build_superimages',
+           'superimages_cli']
 
 # %% ../nbs/05_superimage.ipynb #d24b4dbf
 def cell_frames(n:int, # number of frames available (extracted) for the video
@@ -54,23 +55,25 @@ def parse_tile(t # an int (square), (width, height), or a string such as "224" o
     return w, h
 
 # %% ../nbs/05_superimage.ipynb #6ce991b8
-def _load_tile(f, # HxWx3 uint8 array, PIL image, or path of an image file
+def _load_tile(f, # HxWx3 uint8 array, PIL image, path of an image file, or a JPEG's bytes
                size:tuple # (width, height) of the tile
               )->Image.Image:
-    "One frame as an RGB PIL image of `size` (squashed)."
+    "One frame as an RGB PIL image of `size` (squashed); a file or bytes read as step 3 reads a frame (PIL, JPEG `draft`)."
+    import io
     import numpy as np
     from PIL import Image
-    if isinstance(f, (str, Path)):
-        im = Image.open(f)
+    if isinstance(f, (str, Path, bytes)):
+        im = Image.open(io.BytesIO(f) if isinstance(f, bytes) else f)
         im.draft('RGB', size)  # JPEG: decode at a reduced scale that is still >= size (much faster)
     elif isinstance(f, np.ndarray): im = Image.fromarray(np.ascontiguousarray(f))
     elif isinstance(f, Image.Image): im = f
-    else: raise TypeError(f'a frame must be an array, a PIL image or a path, got {type(f).__name__}')
+    else: raise TypeError(f'a frame must be an array, a PIL image, a path or JPEG bytes, got {type(f).__name__}')
     if im.mode != 'RGB': im = im.convert('RGB')
     return im if im.size == tuple(size) else im.resize(size, Image.BILINEAR, reducing_gap=2.0)
 
+
 # %% ../nbs/05_superimage.ipynb #ebb4350f
-def make_grid(frames:list, # the video's frames in temporal order: HxWx3 uint8 arrays, PIL images or paths
+def make_grid(frames:list, # the video's frames in temporal order: HxWx3 uint8 arrays, PIL images, paths or JPEG bytes
               grid=(3, 3), # (rows, cols), or a string such as "3x3"
               tile=224, # tile size: int (square) or (width, height)
               order:list|None=None # a permutation of the cells: cell `i` shows what cell `order[i]` would show
@@ -113,6 +116,53 @@ def shuffle_tiles(img, # a super-image: PIL image or HxWxC array
             src = np.asarray(Image.fromarray(np.ascontiguousarray(src)).resize((x1-x0, y1-y0), Image.NEAREST))
         out[y0:y1, x0:x1] = src
     return Image.fromarray(out, mode=img.mode) if is_pil else out
+
+# %% ../nbs/05_superimage.ipynb #fc442a15
+def frame_jpeg(frame, # an RGB frame, (height, width, 3) uint8
+               quality:int=95 # JPEG quality (step 1's `--quality`)
+              )->bytes:
+    "The JPEG bytes step 1 writes for `frame` (OpenCV, from BGR)."
+    import cv2, numpy as np
+    ok, buf = cv2.imencode('.jpg', np.ascontiguousarray(np.asarray(frame)[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok: raise QVError(f'OpenCV could not encode a frame of shape {np.shape(frame)} as JPEG')
+    return buf.tobytes()
+
+# %% ../nbs/05_superimage.ipynb #8df79f25
+def grid_jpeg(img, # a super-image (PIL image)
+              quality:int=95 # JPEG quality (step 3's `--quality`)
+             )->bytes:
+    "The JPEG bytes step 3 writes for a super-image (PIL)."
+    import io
+    buf = io.BytesIO(); img.save(buf, 'JPEG', quality=int(quality)); return buf.getvalue()
+
+# %% ../nbs/05_superimage.ipynb #e00fb352
+def read_image(src, # a JPEG's bytes, or the path of an image file
+               size=None # the size it will be resized to, int or (height, width): large JPEGs are decoded at a reduced scale; None: full size
+              )->np.ndarray:
+    "An image as an RGB (height, width, 3) uint8 array as the training loader reads it: JPEGs by libjpeg-turbo, DCT-scaled (n/8) when `size` is at most half the image; other files by PIL."
+    import io, numpy as np, simplejpeg
+    data = src if isinstance(src, bytes) else Path(src).read_bytes()
+    try:
+        H, W = simplejpeg.decode_jpeg_header(data)[:2]
+        h, w = (H, W) if size is None else size_hw(size)
+        small = H >= 2*h and W >= 2*w     # below half, a scaled decode is no faster than a full one (measured)
+        return simplejpeg.decode_jpeg(data, 'RGB', min_height=h if small else 0, min_width=w if small else 0)
+    except ValueError: pass               # not a JPEG simplejpeg reads: PIL decides, and reports a broken file
+    from PIL import Image
+    im = Image.open(io.BytesIO(data))
+    if size is not None: h, w = size_hw(size); im.draft('RGB', (w, h))
+    return np.asarray(im.convert('RGB'))
+
+# %% ../nbs/05_superimage.ipynb #6703a7c0
+def resize_image(a:np.ndarray, # an (height, width, 3) uint8 image
+                 size # int or (height, width)
+                )->np.ndarray:
+    "`a` squashed to `size` as the training loader does: OpenCV area-averaging when shrinking, bilinear when enlarging; `a` itself when it has that size."
+    import cv2, numpy as np
+    (h, w), (H, W) = size_hw(size), a.shape[:2]
+    if (H, W) == (h, w): return a
+    how = cv2.INTER_AREA if h <= H and w <= W else cv2.INTER_LINEAR    # OpenCV's linear does not average when shrinking
+    return cv2.resize(np.asarray(a), (w, h), interpolation=how)
 
 # %% ../nbs/05_superimage.ipynb #54eace4e
 def video_stem(video:str # a video name or path, e.g. 'd123_1.mp4'
@@ -183,7 +233,8 @@ def _build_one(row:dict, out:str, grid, tile, quality:int)->dict:
                     if im.size == _expected_size(grid, tile) and dst.stat().st_mtime_ns >= newest: return res  # cached
             except OSError: pass                                                # unreadable: rebuild
         img = make_grid(fs, grid, tile)
-        atomic_save(dst, lambda p: img.save(p, quality=quality))
+        data = grid_jpeg(img, quality)
+        atomic_save(dst, lambda p: Path(p).write_bytes(data))
         res['built'] = True
     except Exception as e:
         res.update(status='error', image='', error=f'{type(e).__name__}: {e}')

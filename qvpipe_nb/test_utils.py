@@ -10,7 +10,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['barcode', 'read_barcode', 'make_video', 'write_frames', 'fake_labels', 'fake_preds', 'write_oof', 'fake_oof_run',
-           'fake_run']
+           'fake_run', 'sharp_run']
 
 # %% ../nbs/15_test_utils.ipynb #e922f77c
 def barcode(i:int, # the frame index to show (0..1023)
@@ -153,4 +153,18 @@ def fake_run(root, # where the run folder goes
                     mean=IMAGENET_STATS[0], std=IMAGENET_STATS[1], fold=f, name=name, config=dict(name=name), epoch=1, mAP=.5,
                     k=9 if kind == 'frame' else gr*gc, tile=(-(-w//gc), -(-h//gr)) if kind == 'superimage' else None)   # as `train.run_inputs` records them
         run.save_checkpoint(m.state_dict(), RunMeta.from_dict({**info, **meta}, 'fake_run'))
+    return run.path
+
+# %% ../nbs/15_test_utils.ipynb #f3fa5343
+def sharp_run(root, # where the run folder goes
+              name:str='sharp', # the run's name
+              gain:float=100., # factor on the classifier's weights
+              **kwargs # passed to `fake_run` (folds, kind, size, grid, ...)
+             )->Path:
+    "A `fake_run` whose scores depend strongly on the input (its classifier weights multiplied by `gain`), for parity tests."
+    from qvpipe_nb.run import Run, read_checkpoint
+    run = Run(fake_run(root, name, **kwargs))
+    for p in run.checkpoints():
+        w, meta = read_checkpoint(p)
+        run.save_checkpoint({k: v*gain if k.startswith('head') and k.endswith('weight') else v for k, v in w.items()}, meta)
     return run.path

@@ -445,14 +445,12 @@ def _one_process():
 
 # %% ../nbs/10_train.ipynb #6150790f
 def _finish_fold(cfg:TrainConfig, fold:int, run:Path, learn, items:pd.DataFrame, steps:int, trk, t0:float)->Path:
-    "Out-of-fold probabilities of the best checkpoint, `oof.csv` and `done.json` (main process)."
-    weights, best = read_checkpoint(run/'best.pth')   # `run` may be a retrain's `.next`
-    from qvpipe_nb.callback.ema import EMACallback
-    learn.remove_cbs([c for c in learn.cbs if isinstance(c, EMACallback)])
-    get_model(learn.model).load_state_dict(weights)
-    probs, _ = learn.get_preds(dl=learn.dls.valid)
+    "Out-of-fold probabilities of the best checkpoint by the prediction engine (the test-time augmentation of `qvpipe_predict` and `qvpipe_infer`, so the blend is fitted on what it is applied to), `oof.csv` and `done.json` (main process)."
+    from qvpipe_nb.engine import FoldEnsemble, load_checkpoint, predict_files
+    model, best = load_checkpoint(run/'best.pth')   # `run` may be a retrain's `.next`
     vi, tr = items[items.fold == fold], items[items.fold != fold]
-    oof = _video_probs(vi, probs.float().numpy(), fold, cfg.aggregate)
+    probs = predict_files(FoldEnsemble([model], best, device=learn.dls.device), vi.image.tolist(), workers=cfg.num_workers, progress=False)
+    oof = _video_probs(vi, probs, fold, cfg.aggregate)
     with atomic_write(run/'oof.csv') as f: oof.to_csv(f, index=False, float_format='%.6f')
     y = vi.groupby('video', sort=False)[CLASSES].first().loc[oof.video].values
     (m, aps), chance = mean_ap(oof[CLASSES].values, y), chance_map(tr.groupby('video')[CLASSES].first().values, y)
