@@ -5,8 +5,6 @@
 # %% ../nbs/13a_infer.ipynb #11db085e
 from __future__ import annotations
 import base64, hashlib, html, io, json, math, os, sys, time
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageDraw
@@ -16,11 +14,11 @@ from .saliency import occlusion, frame_evidence, timestamp, evidence_frames
 from .engine import TTA_FLIP, SHUFFLE_DRAWS
 
 # %% auto #0
-__all__ = ['SEVERITY', 'severity', 'load_blend', 'Predictor', 'prepare_video', 'stream_videos', 'infer', 'predictions_table',
-           'write_outputs', 'outlined_thumb', 'triage_html', 'infer_cli']
+__all__ = ['severity', 'Predictor', 'prepare_video', 'stream_videos', 'infer', 'predictions_table', 'write_outputs',
+           'outlined_thumb', 'triage_html', 'infer_cli']
 
 # %% ../nbs/13a_infer.ipynb #3540c544
-SEVERITY = 'PL BX TJ SL CK FS QF CR TL AJ ZW CQ SG CJ JG FZ'.split()   # most severe first: structural, then functional
+from .ensemble import SEVERITY, Blend   # the severity order the blend's labels follow
 
 def severity(codes:list, # predicted class codes of a video
              order:list=SEVERITY # class codes, most severe first
@@ -29,20 +27,11 @@ def severity(codes:list, # predicted class codes of a video
     r = [order.index(c) for c in codes if c in order]
     return min(r) if r else len(order)
 
-# %% ../nbs/13a_infer.ipynb #9e42317b
-from .ensemble import Blend
-
-def load_blend(path # blend.json written by qvpipe_ensemble (weights, ZC rule, thresholds)
-              )->dict:
-    "Blend weights per run, ZC rule and per-class thresholds of a blend.json, as `Predictor` reads them (validated by `ensemble.Blend.load`)."
-    b = Blend.load(path)
-    return dict(weights=b.weights, zc_t=b.zc_t, zc_factor=b.zc_factor, thresholds=b.thresholds)
-
 # %% ../nbs/13a_infer.ipynb #d278bdcb
 class Predictor:
     "The fold models of trained runs, blended: a video's model inputs in, 17 scores and per-frame evidence out."
     def __init__(self, runs:list, # run folders of qvpipe_train
-                 blend:dict|None=None, # from `load_blend` (None: equal weights, no ZC rule, no thresholds)
+                 blend:Blend|None=None, # a `Blend` fitted for these runs (None: equal weights, no ZC rule, no thresholds)
                  device=None, # 'cuda', 'cpu', ... (default: CUDA when available)
                  tta_flip:bool=TTA_FLIP, # also score the mirrored input
                  shuffle_draws:int=SHUFFLE_DRAWS, # tile-shuffle views of each super-image (super-image runs)
@@ -53,18 +42,16 @@ class Predictor:
         from qvpipe_nb.run import Run
         self.dev, self.evidence = get_device(device), evidence
         self.tta = dict(tta_flip=bool(tta_flip), shuffle_draws=int(shuffle_draws), seed=int(seed))
-        self.blend = blend or dict(weights={}, zc_t=None, zc_factor=None, thresholds=None)
+        self.blend = blend
         self.runs = []
         for r in runs:
             run = Run(need_path(r, 'run folder', is_dir=True))
             ens = FoldEnsemble.from_run(run, device=self.dev, **self.tta)
-            self.runs.append(dict(name=run.name, ens=ens, meta=ens.meta, spec=input_spec(ens.meta), files=[str(p) for p in run.checkpoints()]))
-        w = self.blend['weights']
-        miss = [x['name'] for x in self.runs if w and x['name'] not in w]
-        if miss: raise QVError(f'the blend has no weight for run {miss[0]}; its runs: {", ".join(w)}')
-        ws = np.array([w.get(x['name'], 1.) if w else 1. for x in self.runs], np.float64)
-        if ws.sum() <= 0: raise QVError('the blend weights of these runs sum to 0')
-        self.weights = ws/ws.sum()
+            self.runs.append(dict(name=run.name, dir=str(run.path), ens=ens, meta=ens.meta, spec=input_spec(ens.meta), files=[str(p) for p in run.checkpoints()]))
+        if blend is None: self.weights = np.full(len(self.runs), 1/len(self.runs))
+        else:                                    # the runs it was fitted for, by name and checkpoint fingerprint; its weights as they are
+            blend.check_runs([dict(name=x['name'], fingerprint=Run(x['dir']).fingerprint()) for x in self.runs])
+            self.weights = np.array([blend.weights[x['name']] for x in self.runs], np.float64)
         per_video = max((x['meta'].k if x['meta'].kind == 'frame' else 1) for x in self.runs)
         bs = bs or min(auto_bs(x['meta'].size, x['ens'].views, self.dev) for x in self.runs)
         self.bs = max(1, int(bs)//per_video)      # videos per model call
@@ -76,7 +63,7 @@ class Predictor:
         h = hashlib.sha256()
         for x in self.runs:
             for f in x['files']: st = os.stat(f); h.update(f'{x["name"]}/{Path(f).parent.name} {st.st_size} {st.st_mtime_ns}'.encode())
-        h.update(json.dumps([self.blend, self.tta['tta_flip']] + ([self.tta] if self.tta['shuffle_draws'] else []), sort_keys=True, default=str).encode())
+        h.update(json.dumps([self.blend.to_dict() if self.blend else None, self.tta['tta_flip']] + ([self.tta] if self.tta['shuffle_draws'] else []), sort_keys=True, default=str).encode())
         return h.hexdigest()[:16]
 
     def score(self, items:list # prepared videos (`prepare_video`), all readable, with the same number of frames
@@ -101,18 +88,8 @@ class Predictor:
 
     def decide(self, P:np.ndarray # blended probabilities (n, 17)
               )->tuple[np.ndarray, list|None]:
-        "Scores after the blend's ZC rule, and the predicted labels (class codes, most severe first) per video; labels None without thresholds."
-        from qvpipe_nb.ensemble import zc_rule
-        b = self.blend
-        df = zc_rule(pd.DataFrame(P, columns=CLASSES), b['zc_t'], b['zc_factor'])
-        S = df[CLASSES].values
-        if b['thresholds'] is None: return S, None
-        th = np.array([np.inf if b['thresholds'][c] is None else b['thresholds'][c] for c in CLASSES])
-        out = []
-        for s in S:
-            d = [c for c, v, t in zip(CLASSES[1:], s[1:], th[1:]) if v >= t]
-            out.append(sorted(d, key=SEVERITY.index) or ['ZC'])
-        return S, out
+        "Scores after the blend's ZC rule, and the predicted labels (class codes, most severe first) per video (`Blend.apply`); labels None without thresholds."
+        return self.blend.apply(P) if self.blend else (np.asarray(P, np.float64), None)
 
 # %% ../nbs/13a_infer.ipynb #8fb5ef63
 def _square(n:int)->tuple:
@@ -151,27 +128,13 @@ def prepare_video(path, # a video file
 def stream_videos(paths:list, # video files
                   k:int, # frames per video
                   specs:list, # model inputs to make (`Predictor.specs`)
-                  workers:int=1, # decoding processes (0: decode in this process)
+                  workers:int|None=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                   ahead:int=32 # videos decoded ahead of the consumer at most
                  ):
-    "Prepared videos (`prepare_video`) in order, decoded in worker processes while the caller works on earlier ones."
-    if workers == 0:
-        for p in paths: yield prepare_video(p, k, specs)
-        return
-    with ProcessPoolExecutor(workers) as ex:
-        q, it = deque(), iter(paths)
-        for p in it:
-            q.append((ex.submit(prepare_video, p, k, specs), p))
-            if len(q) >= ahead: break
-        while q:
-            f, p = q.popleft()
-            try: r = f.result()
-            except Exception as e:     # a worker that died (out of memory, a crash in a library): report, go on
-                r = dict(video=ext_key(Path(p).name), status='error', reason=f'decoding failed: {type(e).__name__}: {e}', fps=0.,
-                         indices=[], inputs={}, thumb=None, grid=None)
-            nxt = next(it, None)
-            if nxt is not None: q.append((ex.submit(prepare_video, nxt, k, specs), nxt))
-            yield r
+    "Prepared videos (`prepare_video`) in order, decoded in isolated worker processes (`core.pool_map`: memory cap, watchdog, a crashed neighbour retried) while the caller works on earlier ones."
+    from functools import partial
+    fail = lambda p, why: dict(video=ext_key(Path(p).name), status='error', reason=f'decoding failed: {why}', fps=0., indices=[], inputs={}, thumb=None, grid=None)
+    for _, r in pool_map(partial(prepare_video, k=k, specs=specs), paths, workers, timeout=2*600 + 5, fail=fail, ahead=ahead): yield r
 
 # %% ../nbs/13a_infer.ipynb #6d7d8627
 def _result(it:dict, s:np.ndarray|None, labels:list|None, e:np.ndarray|None)->dict:
@@ -247,7 +210,7 @@ def infer(videos, # a folder of videos, or a list of video files
           runs:list, # run folders of qvpipe_train
           blend=None, # blend.json of qvpipe_ensemble (weights, ZC rule, thresholds); None: equal weights, scores only
           k:int|None=None, # frames per video (default: what the runs recorded)
-          workers:int|None=None, # decoding processes (default: all usable cores but one; 0: none)
+          workers:int|None=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
           bs:int|None=None, # images per model call (default: what fits, for the input size: see `engine.auto_bs`)
           device=None, # 'cuda' or 'cpu' (default: CUDA when available)
           tta_flip:bool=TTA_FLIP, # also score the mirrored input
@@ -261,14 +224,13 @@ def infer(videos, # a folder of videos, or a list of video files
     from qvpipe_nb.progress import qv_progress
     from qvpipe_nb.run import input_k
     paths = _video_paths(videos)
-    pred = Predictor(runs, load_blend(blend) if blend else None, device=device, tta_flip=tta_flip, shuffle_draws=shuffle_draws, seed=seed,
+    pred = Predictor(runs, Blend.load(blend) if blend else None, device=device, tta_flip=tta_flip, shuffle_draws=shuffle_draws, seed=seed,
                      evidence=evidence, bs=bs)
     k = input_k({r['name']: r['meta'] for r in pred.runs}, k)
     out = Path(out)
     res = _resume(out, dict(fingerprint=pred.fingerprint(), k=k, classes=CLASSES, runs=[r['name'] for r in pred.runs],
                             blend=str(blend) if blend else None), force)
     todo = [p for p in paths if ext_key(p.name) not in res]
-    workers = max(0, default_workers() - 1) if workers is None else workers
     t0, buf = time.time(), []
     with open(out/'results.jsonl', 'a', encoding='utf-8') as log:
         bar = qv_progress(stream_videos(todo, k, pred.specs, workers), total=len(todo), display=progress and bool(todo), label='videos')
@@ -390,8 +352,8 @@ def infer_cli(videos:str, # folder of videos to triage
               runs:Param(type=str, nargs='+'), # run folders of qvpipe_train (every fold checkpoint is used)
               blend:str=None, # blend.json written by qvpipe_ensemble: run weights, ZC rule, per-class thresholds
               k:int=None, # frames per video (default: what the runs recorded)
-              workers:int=None, # decoding processes (default: all usable cores but one)
-              bs:int=None, # images per batch (default: what fits, for the input size: see auto_bs)
+              workers:int=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
+              bs:int=None, # images per model call (default: what fits in memory for the input size, see auto_bs)
               device:str=None, # cuda or cpu (default: cuda when available)
               flip:bool=True, # horizontal-flip test-time augmentation; --no-flip turns it off
               shuffle_draws:int=0, # tile-shuffle test-time augmentation draws (super-image models)
@@ -408,6 +370,6 @@ def infer_cli(videos:str, # folder of videos to triage
     nd = int(df.labels.map(lambda s: bool(s) and s != 'ZC').sum())
     print(f'{len(df)} videos in {time.time() - t0:.1f}s: {nd} with a predicted defect, {nf} failed' +
           ('' if blend else ' (no --blend: scores only, no labels; qvpipe_ensemble writes blend.json)'))
-    if blend and load_blend(blend)['thresholds'] is None: print(f'{blend} has no thresholds: scores only, no labels (qvpipe_ensemble fits them)')
+    if blend and Blend.load(blend).thresholds is None: print(f'{blend} has no thresholds: scores only, no labels (qvpipe_ensemble fits them)')
     for f in ('predictions.csv', 'evidence.json', 'submission.json', 'report.html'): print(f'  {Path(out)/f}')
     if nf: print(f'failed: ' + ', '.join(df.video[df.status == "failed"][:5]), file=sys.stderr)

@@ -187,15 +187,15 @@ def predict(inp, # a folder of videos, of extracted frames (manifest.csv), or of
 def predict_cli(inp:str, # folder of videos, of extracted frames (with manifest.csv), or of super-images
                 out:str, # output folder for <run name>.csv (and frames/, superimages/, failed.txt)
                 runs:Param(type=str, nargs='+'), # run folders of qvpipe_train (every fold checkpoint is used)
-                k:int=None, # frames per video to extract (videos only; default: as the runs were trained)
+                k:int=None, # frames per video (default: what the runs recorded)
                 grid:str=None, # super-image grid to build, e.g. 3x3 (default: the run's)
                 tile:str=None, # super-image tile size to build, e.g. 224 (default: as the run was trained)
                 flip:bool=True, # horizontal-flip test-time augmentation; --no-flip turns it off
                 shuffle_draws:int=0, # tile-shuffle test-time augmentation draws (super-image models)
                 aggregate:str=None, # frame models: 'mean' or 'max' over a video's frames (default: the run's)
-                bs:int=None, # images per batch (default: what fits, for the input size: see auto_bs)
+                bs:int=None, # images per model call (default: what fits in memory for the input size, see auto_bs)
                 device:str=None, # cuda or cpu (default: cuda when available)
-                workers:int=None, # processes for extraction and super-images
+                workers:int=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
                 loaders:int=None, # image-loading processes during prediction (default: up to 8 on CUDA, none on the CPU)
                 seed:int=0, # seed of the tile-shuffle draws
                ):

@@ -189,7 +189,7 @@ def demo_cli(root:str='data/demo', # where the synthetic data and intermediate o
              size:str='64x48', # rendered frame size WxH
              frames:int=48, # frames per video
              seed:int=0, # seed of the synthetic data
-             workers:int=None, # processes for the data steps
+             workers:int=None, # worker processes (0: in this process, without isolation; default: all usable CPUs)
              epochs:int=None, # override the config's epochs
              folds:Param(type=int, nargs='+')=None, # train only these folds (quick checks); default: all five
             ):
