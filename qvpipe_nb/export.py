@@ -37,7 +37,7 @@ def export_onnx(run, # a run folder of qvpipe_train (every fold checkpoint goes 
             warnings.simplefilter('ignore')
             torch.onnx.export(ens, (dummy,), str(p), input_names=['images'], output_names=['probs'],
                               dynamic_axes={'images': {0: 'batch'}, 'probs': {0: 'batch'}}, opset_version=opset, dynamo=False)
-        import onnx
+        onnx = need_extra('onnx', 'qvpipe_export')
         mo = onnx.load(str(p))
         for k, v in info.items(): mo.metadata_props.add(key=k, value=json.dumps(v))
         onnx.save(mo, str(p))
@@ -49,7 +49,7 @@ def export_onnx(run, # a run folder of qvpipe_train (every fold checkpoint goes 
 def onnx_session(path # an .onnx file written by `export_onnx`
                 ):
     "An onnxruntime session of an exported run and its recorded preprocessing."
-    import onnxruntime as ort
+    ort = need_extra('onnxruntime', 'onnx_session')
     path = need_path(path, 'ONNX model')
     try: s = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
     except Exception as e: raise QVError(f'{path}: not a loadable ONNX model ({type(e).__name__}: {str(e)[:200]})') from None
