@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['INDEX_COLS', 'cell_frames', 'parse_grid', 'parse_tile', 'make_grid', 'shuffle_tiles', 'frame_jpeg', 'grid_jpeg',
-           'read_image', 'resize_image', 'video_stem', 'list_frames', 'frame_folders', 'build_superimages',
-           'superimages_cli']
+__all__ = ['MAX_IMAGE_PIXELS', 'INDEX_COLS', 'cell_frames', 'parse_grid', 'parse_tile', 'make_grid', 'shuffle_tiles',
+           'frame_jpeg', 'grid_jpeg', 'read_image', 'resize_image', 'video_stem', 'list_frames', 'frame_folders',
+           'build_superimages', 'superimages_cli']
 
 # %% ../nbs/05_superimage.ipynb #d24b4dbf
 def cell_frames(n:int, # number of frames available (extracted) for the video
@@ -136,20 +136,27 @@ def grid_jpeg(img, # a super-image (PIL image)
     buf = io.BytesIO(); img.save(buf, 'JPEG', quality=int(quality)); return buf.getvalue()
 
 # %% ../nbs/05_superimage.ipynb #e00fb352
+MAX_IMAGE_PIXELS = 8192*8192   # the largest image read: a 3x3 grid of 2730-px tiles; bounds memory against decompression bombs
+
 def read_image(src, # a JPEG's bytes, or the path of an image file
                size=None # the size it will be resized to, int or (height, width): large JPEGs are decoded at a reduced scale; None: full size
               )->np.ndarray:
-    "An image as an RGB (height, width, 3) uint8 array as the training loader reads it: JPEGs by libjpeg-turbo, DCT-scaled (n/8) when `size` is at most half the image; other files by PIL."
+    "An image as an RGB (height, width, 3) uint8 array as the training loader reads it: JPEGs by libjpeg-turbo, DCT-scaled (n/8) when `size` is at most half the image; other files by PIL; `ValueError` for one larger than `MAX_IMAGE_PIXELS`."
     import io, numpy as np, simplejpeg
     data = src if isinstance(src, bytes) else Path(src).read_bytes()
-    try:
-        H, W = simplejpeg.decode_jpeg_header(data)[:2]
+    def check(W, H):
+        if W*H > MAX_IMAGE_PIXELS: raise ValueError(f'a {W}x{H} image, more pixels than an input can have ({MAX_IMAGE_PIXELS:,}): not decoded')
+    try: H, W = simplejpeg.decode_jpeg_header(data)[:2]
+    except ValueError: H = None           # not a JPEG simplejpeg reads: PIL decides, and reports a broken file
+    if H is not None:
+        check(W, H)
         h, w = (H, W) if size is None else size_hw(size)
         small = H >= 2*h and W >= 2*w     # below half, a scaled decode is no faster than a full one (measured)
         return simplejpeg.decode_jpeg(data, 'RGB', min_height=h if small else 0, min_width=w if small else 0)
-    except ValueError: pass               # not a JPEG simplejpeg reads: PIL decides, and reports a broken file
     from PIL import Image
-    im = Image.open(io.BytesIO(data))
+    try: im = Image.open(io.BytesIO(data))   # reads the header only
+    except Image.DecompressionBombError as e: raise ValueError(f'an image with more pixels than an input can have ({MAX_IMAGE_PIXELS:,}): not decoded ({e})') from None
+    check(*im.size)
     if size is not None: h, w = size_hw(size); im.draft('RGB', (w, h))
     return np.asarray(im.convert('RGB'))
 
