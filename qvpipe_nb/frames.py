@@ -112,14 +112,20 @@ def _open(path:Path, threads:bool=True, lim:Limits|None=None, strict:bool=False,
     return c, s
 
 # %% ../nbs/03_frames.ipynb #1114b866
-def _packets(c, s, lim:Limits)->tuple[list, int]:
-    "Timestamps of stream `s`'s non-empty packets in decode order (`None` where one has none), and how many the demuxer marks to discard: a demux-only pass over the open container `c`, no decoding."
-    pts, drop = [], 0
+def _packets(c, s, lim:Limits)->tuple[list, int, bool]:
+    "Timestamps of stream `s`'s non-empty packets in decode order (`None` where one has none), how many the demuxer marks to discard, and whether an H.264 header failed to parse: a demux-only pass over the open container `c`, no decoding."
+    import av
+    from av.bitstream import BitStreamFilterContext
+    hdrs = BitStreamFilterContext('h264_metadata', s) if s.codec_context.name == 'h264' else None   # parses every slice header
+    pts, drop, bad = [], 0, False
     for p in c.demux(s):
         if not p.size: continue
         pts.append(p.pts); drop += p.is_discard
+        if hdrs and not bad:
+            try: hdrs.filter(p)
+            except av.FFmpegError: bad = True
         if not len(pts) % 256: lim.check()
-    return pts, drop
+    return pts, drop, bad
 
 # %% ../nbs/03_frames.ipynb #c2d660d3
 _SKIPPABLE = {'h264'}   # codecs whose non-reference frames (nal_ref_idc 0) are never used by another frame
@@ -136,10 +142,11 @@ def _in_order(pts:list, depth:int)->bool:
             last = q
     return True
 
-def _skip_plan(pts:list, drop:int, hint:int, k:int, codec:str, depth:int)->tuple[dict|None, str]:
+def _skip_plan(pts:list, drop:int, bad:bool, hint:int, k:int, codec:str, depth:int)->tuple[dict|None, str]:
     "{timestamp: frame index} of the `k` targets when skipping the other non-reference frames is provably exact, else `None` and why (empty when nothing is wrong with the stream)."
     if codec not in _SKIPPABLE or not pts or len(pts) != hint: return None, ''   # nothing to skip, or a wrong count: the full pass decides
     if any(p is None for p in pts): return None, 'packets without timestamps'
+    if bad: return None, 'a damaged slice or parameter-set header'
     if drop: return None, f'{drop} packet(s) the container marks to discard'
     if len(set(pts)) < len(pts): return None, 'duplicate timestamps'
     if not _in_order(pts, depth): return None, f'frames reordered deeper than the {depth} the stream declares'
@@ -268,11 +275,11 @@ def read_video(path, # a video file
         with c:
             row['header_frames'], row['fps'] = (hdr := max(int(s.frames or 0), 0)), float(s.average_rate or s.guessed_rate or 0)
             codec, depth = s.codec_context.name, s.codec_context.reorder_depth
-            pts, drop = _packets(c, s, lim)    # the packet count when the header has none, and what skipping needs
+            pts, drop, bad = _packets(c, s, lim)    # the packet count when the header has none, and what skipping needs
         hint = hdr or len(pts)
         if hw and (keep := _decode_hw(path, k, convert, hint, hw, lim)) is not None: n, notes, row['decoder'] = hint, [], hw
         else:
-            plan, why = _skip_plan(pts, drop, hint, k, codec, depth) if skip else (None, '')
+            plan, why = _skip_plan(pts, drop, bad, hint, k, codec, depth) if skip else (None, '')
             n, keep, notes = _exact(path, k, convert, hint, 'header says' if hdr else 'packet count', lim, plan, why)
         if n == 0: raise QVError('unreadable: no frame could be decoded' + (f' ({notes[0]})' if notes else ''))
         idx = frame_indices(n, k)
