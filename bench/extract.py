@@ -1,28 +1,36 @@
-"""Benchmark step 1 (frame extraction) on QV-like H.264 videos, and print the ratios against the targets.
+"""Benchmark step 1 (frame extraction) on QV-like H.264 videos: every path side by side in one run, against the targets.
 
-Three methods, in one run, on the same videos (1280x720, 25 fps, 383 frames, GOP 250, libx264 preset fast,
-generated into a temporary folder that is removed at the end):
+The videos: 1280x720, 25 fps, 383 frames, GOP 250, B-frames (libx264 preset fast), generated into a temporary
+folder (or `--keep`, reused). The paths, each timed on the same videos in rotating order, wall and CPU seconds:
 
-  seek    the challenge repositories' method: OpenCV `cv2.VideoCapture`, one `CAP_PROP_POS_FRAMES` seek + `read`
-          per index over the header frame count, each frame written with `cv2.imwrite` (JPEG quality 95)
-  limit   the one-pass decode limit: PyAV decodes every frame (threaded, as ours), converts none, writes nothing
-  ours    `qvpipe_nb.frames.extract_video`: one exact sequential pass, K frames converted, scored (variance of the
-          Laplacian) and written as JPEG quality 95 through temp file + rename
+  floor          PyAV decodes every frame (frame threads), converts none: the cost of one exact full pass
+  floor 1 thread the same with one thread
+  ref-only       PyAV decodes the reference frames only (`skip_frame=NONREF`): the floor of skipping
+  ref-only 1 th. the same with one thread
+  read_video     `qvpipe_nb.frames.read_video(path, k)`: skipping what no target needs, where it is exact
+  read_video full  the same with `skip=False` (today's code without skipping)
+  read_video before  `read_video` of the code before skipping (commit `--before`, loaded from git into a temp folder)
+  decord         `decord.VideoReader(...).get_batch(indices)`, where decord is installed (not exact-checked)
+  torchcodec     `VideoDecoder(...).get_frames_at(indices)`, where torchcodec is installed
+  seek K         the challenge repositories' method: OpenCV, one `CAP_PROP_POS_FRAMES` seek + `read` per index, JPEG
+                 quality 95 written per frame
+  CLI K          `qvpipe_extract VIDEOS OUT --k K --workers 1` in a fresh Python (start-up included), now and before
 
-`seek` and `ours` are compared on the same JPEG-writing basis (K JPEGs at quality 95, source size); ours also
-computes the sharpness scores. Each (video, method) is timed `--rounds` times in rotating order and the fastest
-time is kept (the machine is shared; the minimum is the least disturbed measurement).
+Reported: per path the fastest of `--rounds` rounds (the machine is shared: the minimum is the least disturbed),
+wall and CPU seconds per video, the ratios the targets name, the load average, and whether read_video's frames
+equal a full single-threaded decode's. CPU seconds are the steadier figure on a loaded machine.
 
-    python bench/extract.py [--videos 4] [--frames 383] [--rounds 3] [--check]
+    python bench/extract.py [--videos 6] [--frames 383] [--rounds 2] [--keep DIR] [--before b9fcc48] [--check]
 """
-import argparse, os, shutil, sys, tempfile, time
+import argparse, os, resource, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import av, cv2, numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from qvpipe_nb.frames import extract_video, extract_all, frame_indices
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from qvpipe_nb.frames import read_video, frame_indices
 
 
 def make_qv_video(path, n=383, w=1280, h=720, fps=25, gop=250, seed=0):
@@ -50,6 +58,15 @@ def make_qv_video(path, n=383, w=1280, h=720, fps=25, gop=250, seed=0):
     return str(path)
 
 
+def floor(path, skip=None, threads='AUTO'):
+    "Decode every frame (or the reference frames only: `skip='NONREF'`), convert none."
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]; s.thread_type = threads
+        if threads == 'NONE': s.codec_context.thread_count = 1
+        if skip: s.codec_context.skip_frame = skip
+        for _ in c.decode(s): pass
+
+
 def seek(path, out, k):
     "The challenge repositories' method: one CAP_PROP_POS_FRAMES seek + read per index, JPEG via imwrite."
     d = Path(out)/Path(path).stem; d.mkdir(parents=True, exist_ok=True)
@@ -62,23 +79,45 @@ def seek(path, out, k):
     cap.release()
 
 
-def limit(path, out=None, k=None):
-    "Decode every frame once (threaded, like ours), convert none."
-    with av.open(str(path)) as c:
-        s = c.streams.video[0]; s.thread_type = 'AUTO'
-        for _ in c.decode(s): pass
+def before_tree(rev, tmp):
+    "The package at commit `rev`, as `qvpipe_old` (in-process) and as `qvpipe_nb` (for its CLI), under `tmp`."
+    for name in ('old_cli', 'old_mod'):
+        d = tmp/name; d.mkdir()
+        tar = subprocess.run(['git', '-C', str(ROOT), 'archive', rev, 'qvpipe_nb'], capture_output=True, check=True).stdout
+        subprocess.run(['tar', '-x', '-C', str(d)], input=tar, check=True)
+    os.rename(tmp/'old_mod'/'qvpipe_nb', tmp/'old_mod'/'qvpipe_old')
+    sys.path.insert(0, str(tmp/'old_mod'))
+    import qvpipe_old.frames as old
+    return old, tmp/'old_cli'
 
 
-def ours(path, out, k):
-    r = extract_video(path, out, k=k, quality=95)
-    assert r['status'] == 'ok', r
+def cli(vids, out, k, tree):
+    "`qvpipe_extract` in a fresh Python on a folder of `vids`, with the package of `tree` first on the path."
+    src = Path(out).with_name(Path(out).name + '_in'); src.mkdir(parents=True, exist_ok=True)
+    for v in vids:
+        if not (src/Path(v).name).exists(): os.symlink(v, src/Path(v).name)
+    shutil.rmtree(out, ignore_errors=True)
+    code = 'import sys; from qvpipe_nb.frames import extract_cli; sys.exit(extract_cli())'
+    env = {**os.environ, 'PYTHONPATH': str(tree)}
+    subprocess.run([sys.executable, '-c', code, str(src), str(out), '--k', str(k), '--workers', '1'], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed(f):
+    "(wall, CPU) seconds of `f()`, CPU of this process (all its threads) and of the children it waited for."
+    ru = lambda: resource.getrusage(resource.RUSAGE_CHILDREN)
+    c0, r0, t = time.process_time(), ru(), time.perf_counter()
+    f()
+    r1 = ru()
+    return time.perf_counter() - t, time.process_time() - c0 + (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--videos', type=int, default=4)
+    ap.add_argument('--videos', type=int, default=6)
     ap.add_argument('--frames', type=int, default=383)
-    ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--rounds', type=int, default=2)
+    ap.add_argument('--before', default='b9fcc48', help='the commit to compare with (the code before skipping)')
     ap.add_argument('--check', action='store_true', help='exit with status 1 when a target is not met')
     ap.add_argument('--keep', default=None, help='folder to keep the generated videos in and reuse them from (default: a temporary folder)')
     a = ap.parse_args()
@@ -95,51 +134,77 @@ def main():
         for p, _ in new: os.replace(p.with_suffix('.part.mp4'), p)
         vids = [str(p) for p in want]
         mb = sum(Path(v).stat().st_size for v in vids) / 2**20
-        print(f'{len(vids)} videos 1280x720, 25 fps, {a.frames} frames, GOP 250, H.264 ({mb/len(vids):.1f} MB each), '
+        print(f'{len(vids)} videos 1280x720, 25 fps, {a.frames} frames, GOP 250, B-frames, H.264 ({mb/len(vids):.1f} MB each), '
               f'{"made" if new else "reused"} in {time.time()-t0:.0f}s')
-        methods = {'limit': (limit, None), 'seek K=9': (seek, 9), 'seek K=16': (seek, 16), 'ours K=9': (ours, 9), 'ours K=16': (ours, 16)}
-        for name, (f, k) in methods.items(): f(vids[0], tmp/'warm', k)  # warm-up: file cache, library init
-        best = {m: [float('inf')]*len(vids) for m in methods}
-        names = list(methods)
+        old, old_tree = before_tree(a.before, tmp)
+        each = lambda f: (lambda: [f(v) for v in vids])
+        methods = {
+            'floor': each(floor), 'floor 1 thread': each(lambda v: floor(v, threads='NONE')),
+            'ref-only': each(lambda v: floor(v, 'NONREF')), 'ref-only 1 thread': each(lambda v: floor(v, 'NONREF', 'NONE')),
+            'read_video K=9': each(lambda v: read_video(v, 9)), 'read_video K=16': each(lambda v: read_video(v, 16)),
+            'read_video K=9 full': each(lambda v: read_video(v, 9, skip=False)),
+            'read_video K=9 before': each(lambda v: old.read_video(v, 9)), 'read_video K=16 before': each(lambda v: old.read_video(v, 16)),
+            'seek K=9': each(lambda v: seek(v, tmp/'seek9', 9)), 'seek K=16': each(lambda v: seek(v, tmp/'seek16', 16)),
+            'CLI K=9': lambda: cli(vids, tmp/'cli9', 9, ROOT), 'CLI K=16': lambda: cli(vids, tmp/'cli16', 16, ROOT),
+            'CLI K=9 before': lambda: cli(vids, tmp/'old9', 9, old_tree), 'CLI K=16 before': lambda: cli(vids, tmp/'old16', 16, old_tree)}
+        try:
+            import decord
+            def dec(v):
+                r = decord.VideoReader(v, ctx=decord.cpu(0)); r.get_batch(frame_indices(len(r), 9)).asnumpy()
+            methods['decord K=9'] = each(dec)
+        except ImportError: print('decord: not installed')
+        try:
+            from torchcodec.decoders import VideoDecoder
+            def tc(v):
+                d = VideoDecoder(v); d.get_frames_at(frame_indices(d.metadata.num_frames, 9))
+            methods['torchcodec K=9'] = each(tc)
+        except ImportError: print('torchcodec: not installed')
+        for v in vids: floor(v)                       # warm-up: file cache, library init
+        read_video(vids[0], 9); old.read_video(vids[0], 9)
+        best = {m: (float('inf'), float('inf')) for m in methods}
+        names, loads = list(methods), []
         for r in range(a.rounds):
-            for j, v in enumerate(vids):
-                for name in names[(r + j) % len(names):] + names[:(r + j) % len(names)]:
-                    f, k = methods[name]
-                    out = tmp/f'out_{name.replace(" ", "").replace("=", "")}'
-                    t = time.perf_counter(); f(v, out, k); dt = time.perf_counter() - t
-                    best[name][j] = min(best[name][j], dt)
-        T = {m: sum(v) for m, v in best.items()}
-        per = lambda m: T[m]/len(vids)
-        print(f'\nseconds per video (fastest of {a.rounds} rounds): ' + ', '.join(f'{m} {per(m):.3f}' for m in methods))
-        # exactness: the JPEGs the seek method wrote show the frames ours wrote (same indices, same decoded frame)
-        diffs = []
-        for v in vids:
-            st = Path(v).stem
-            for i in frame_indices(a.frames, 9):
-                x, y = [cv2.imread(str(tmp/o/st/f'{i:06d}.jpg')).astype(np.int16) for o in ('out_seekK9', 'out_oursK9')]
-                diffs.append(np.abs(x - y).mean())
-        print(f'seek vs ours, same index: mean |difference| per JPEG max {max(diffs):.2f} grey levels (JPEG noise only when < ~2)')
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                w, c = timed(methods[name])
+                best[name] = (min(best[name][0], w), min(best[name][1], c))
+            loads.append(os.getloadavg()[0])
+        n = len(vids)
+        print(f'\nseconds per video, fastest of {a.rounds} rounds (load average after each round: {", ".join(f"{x:.1f}" for x in loads)}):')
+        print(f'  {"path":<24} {"wall":>7} {"CPU":>7}  {"wall / floor":>12} {"CPU / floor":>12}')
+        fw, fc = best['floor']
+        for m in names:
+            w, c = best[m]
+            print(f'  {m:<24} {w/n:7.3f} {c/n:7.3f}  {w/fw:12.2f} {c/fc:12.2f}')
 
+        # exactness: read_video's frames (skipping) are those of a full single-threaded decode, and those of the code before
+        diff = 0
+        for v in vids:
+            _, fr = read_video(v, 9); _, fo = old.read_video(v, 9)
+            with av.open(v) as c:
+                s = c.streams.video[0]; s.thread_type, s.codec_context.thread_count = 'NONE', 1
+                want = set(frame_indices(a.frames, 9))
+                ref = {i: f.to_ndarray(format='bgr24') for i, f in enumerate(c.decode(s)) if i in want}
+            diff += sum(int((x != ref[i]).any()) + int((x != y).any()) for i, x, y in zip(frame_indices(a.frames, 9), fr, fo))
+        print(f'read_video vs a full single-threaded decode and vs the code before: {diff} frames differ (target 0)')
+
+        W = lambda m: best[m][0]; C = lambda m: best[m][1]
         rows = []
         def check(label, val, ok, target):
-            rows.append((label, val, target, ok)); print(f'  {label:<44} {val:6.2f}x  target {target:<8} {"MET" if ok else "NOT MET"}')
-        print('\nratios:')
-        check('ours K=9 / decode limit', T['ours K=9']/T['limit'], T['ours K=9']/T['limit'] <= 1.2, '<= 1.2')
-        check('ours K=16 / decode limit', T['ours K=16']/T['limit'], T['ours K=16']/T['limit'] <= 1.2, '<= 1.2')
-        check('seek K=9 / ours K=9 (speed-up)', T['seek K=9']/T['ours K=9'], T['seek K=9']/T['ours K=9'] >= 2, '>= 2')
-        check('seek K=16 / ours K=16 (speed-up)', T['seek K=16']/T['ours K=16'], T['seek K=16']/T['ours K=16'] >= 3, '>= 3')
-        check('ours K=16 / ours K=9', T['ours K=16']/T['ours K=9'], T['ours K=16']/T['ours K=9'] <= 1.15, '<= 1.15')
-
-        print('\nthroughput, extract_all K=9 on the same videos (fresh output, wall clock incl. process start):')
-        for w in (1, 2):
-            out = tmp/f'all_w{w}'
-            t = time.perf_counter(); df = extract_all(vids, out, k=9, workers=w, progress=False, quiet=True)
-            dt = time.perf_counter() - t
-            assert (df.status == 'ok').all()
-            print(f'  workers={w}: {len(vids)/dt:.2f} videos/s ({dt:.1f}s for {len(vids)} videos)')
-        print(f'\nbench took {time.time()-t0:.0f}s; ' + ('all targets met' if all(r[3] for r in rows) else
-              'NOT MET: ' + ', '.join(r[0] for r in rows if not r[3])))
-        return 1 if a.check and not all(r[3] for r in rows) else 0
+            rows.append((label, val, target, ok)); print(f'  {label:<46} {val:6.2f}x  target {target:<8} {"MET" if ok else "NOT MET"}')
+        print('\nratios (wall; CPU in brackets is the steadier one on a shared machine):')
+        for m in ('read_video K=9 full', 'read_video K=9'):
+            lim = 1.05 if 'full' in m else 0.9
+            check(f'{m} / floor', W(m)/W('floor'), W(m)/W('floor') <= lim if 'full' in m else W(m)/W('floor') < lim, f'{"<=" if "full" in m else "<"} {lim}')
+            print(f'      (CPU {C(m)/C("floor"):.2f}x)')
+        for k, t in ((9, 2.0), (16, 3.0)):
+            check(f'seek K={k} / CLI K={k} (speed-up)', W(f'seek K={k}')/W(f'CLI K={k}'), W(f'seek K={k}')/W(f'CLI K={k}') >= t, f'>= {t}')
+            print(f'      (CPU {C(f"seek K={k}")/C(f"CLI K={k}"):.2f}x; before: wall {W(f"seek K={k}")/W(f"CLI K={k} before"):.2f}x, '
+                  f'CPU {C(f"seek K={k}")/C(f"CLI K={k} before"):.2f}x)')
+        for m in ('read_video K=9', 'read_video K=16', 'CLI K=9', 'CLI K=16'):
+            print(f'  {m} before / now: wall {W(m + " before")/W(m):.2f}x, CPU {C(m + " before")/C(m):.2f}x')
+        print(f'\nbench took {time.time()-t0:.0f}s; ' + ('all targets met' if all(r[3] for r in rows) and not diff else
+              'NOT MET: ' + ', '.join([r[0] for r in rows if not r[3]] + (['exactness'] if diff else []))))
+        return 1 if a.check and (diff or not all(r[3] for r in rows)) else 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

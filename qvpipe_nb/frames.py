@@ -91,11 +91,12 @@ class Limits:
         if time.monotonic() > self.deadline: raise QVError(f'time limit: still decoding after {self.seconds:g} s; the file is damaged or far longer than it says (raise time_limit if it is real)')
 
 # %% ../nbs/03_frames.ipynb #548ef4a4
-def _open(path:Path, threads:bool=True, lim:Limits|None=None):
+def _open(path:Path, threads:bool=True, lim:Limits|None=None, strict:bool=False, hw:str|None=None):
     "Open `path` and its first video stream; raise `QVError` with a reason when it cannot be read or claims frames above the limit."
     import av
     lim = lim or Limits()
-    try: c = av.open(str(path), metadata_errors='ignore')
+    kw = {} if hw is None else dict(hwaccel=av.codec.hwaccel.HWAccel(device_type=hw, allow_software_fallback=True))
+    try: c = av.open(str(path), metadata_errors='ignore', **kw)
     except Exception as e: raise QVError(_why(path, e)) from None
     if not c.streams.video:
         kinds = ', '.join(s.type for s in c.streams); c.close()
@@ -104,29 +105,81 @@ def _open(path:Path, threads:bool=True, lim:Limits|None=None):
     w, h = s.codec_context.width, s.codec_context.height
     if w*h > lim.max_pixels:
         c.close(); raise QVError(f'frame size {w}x{h} is above the limit of {lim.max_pixels:,} pixels (max_pixels); refused to bound memory')
-    s.codec_context.options = {'max_pixels': str(lim.max_pixels)}   # the decoder refuses larger frames, even mid-stream
+    # the decoder refuses larger frames, even mid-stream; `strict`: any damage it sees is an error, not concealed
+    s.codec_context.options = {'max_pixels': str(lim.max_pixels), **({'err_detect': 'explode'} if strict else {})}
     if threads: s.thread_type = 'AUTO'
     else: s.thread_type, s.codec_context.thread_count = 'NONE', 1    # the reference: one thread, deterministic even on damage
     return c, s
 
 # %% ../nbs/03_frames.ipynb #1114b866
-def _count_packets(path:Path, lim:Limits|None=None)->int:
-    "Number of non-empty video packets: a demux-only pass, no decoding."
+def _packets(c, s, lim:Limits)->tuple[list, int, bool]:
+    "Timestamps of stream `s`'s non-empty packets in decode order (`None` where one has none), how many the demuxer marks to discard, and whether an H.264 header failed to parse: a demux-only pass over the open container `c`, no decoding."
+    import av
+    from av.bitstream import BitStreamFilterContext
+    hdrs = BitStreamFilterContext('h264_metadata', s) if s.codec_context.name == 'h264' else None   # parses every slice header
+    pts, drop, bad = [], 0, False
+    for p in c.demux(s):
+        if not p.size: continue
+        pts.append(p.pts); drop += p.is_discard
+        if hdrs and not bad:
+            try: hdrs.filter(p)
+            except av.FFmpegError: bad = True
+        if not len(pts) % 256: lim.check()
+    return pts, drop, bad
+
+# %% ../nbs/03_frames.ipynb #c2d660d3
+_SKIPPABLE = {'h264'}   # codecs whose non-reference frames (nal_ref_idc 0) are never used by another frame
+
+def _in_order(pts:list, depth:int)->bool:
+    "Does a decoder that holds back `depth` frames output `pts` (decode order) in display order? (FFmpeg drops a frame that comes out of order.)"
+    import heapq
+    held, last = [], None
+    for p in [*pts, *[None]*(depth + 1)]:
+        if p is not None: heapq.heappush(held, p)
+        if len(held) > depth or (p is None and held):
+            q = heapq.heappop(held)
+            if last is not None and q <= last: return False
+            last = q
+    return True
+
+def _skip_plan(pts:list, drop:int, bad:bool, hint:int, k:int, codec:str, depth:int)->tuple[dict|None, str]:
+    "{timestamp: frame index} of the `k` targets when skipping the other non-reference frames is provably exact, else `None` and why (empty when nothing is wrong with the stream)."
+    if codec not in _SKIPPABLE or not pts or len(pts) != hint: return None, ''   # nothing to skip, or a wrong count: the full pass decides
+    if any(p is None for p in pts): return None, 'packets without timestamps'
+    if bad: return None, 'a damaged slice or parameter-set header'
+    if drop: return None, f'{drop} packet(s) the container marks to discard'
+    if len(set(pts)) < len(pts): return None, 'duplicate timestamps'
+    if not _in_order(pts, depth): return None, f'frames reordered deeper than the {depth} the stream declares'
+    order = sorted(pts)
+    return {order[i]: i for i in frame_indices(len(pts), k)}, ''
+
+# %% ../nbs/03_frames.ipynb #e8651694
+def _decode_skipping(path:Path, plan:dict, convert, threads:bool=True, lim:Limits|None=None)->tuple[dict|None, str, int]:
+    "Decode the reference frames and the targets of `plan` ({timestamp: index}), skip the rest: ({index: convert(frame)} or `None`, why not, frames decoded)."
+    import av
     lim = lim or Limits()
-    c, s = _open(path, False, lim)
-    n = 0
-    with c:
-        for p in c.demux(s):
-            n += bool(p.size)
-            if not n % 256: lim.check()
-    return n
+    c, s = _open(path, threads, lim, strict=True)
+    cc, keep, last, n = s.codec_context, {}, None, 0
+    try:
+        with c:
+            for pkt in c.demux(s):
+                lim.check()
+                if pkt.size: cc.skip_frame = 'DEFAULT' if pkt.pts in plan else 'NONREF'   # per packet, in decode order
+                for f in s.decode(pkt):
+                    if f.is_corrupt: return None, 'the decoder reported damage', n
+                    if last is not None and f.pts <= last: return None, 'frames came out of order', n
+                    last, n = f.pts, n + 1
+                    if f.pts in plan: keep[plan[f.pts]] = convert(f)
+    except av.FFmpegError: return None, 'the decoder reported damage', n
+    except MemoryError: return None, 'out of memory while skipping', n
+    return (keep, '', n) if len(keep) == len(set(plan.values())) else (None, 'a target frame was not decoded', n)
 
 # %% ../nbs/03_frames.ipynb #2f79cdd2
-def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None, lim:Limits|None=None)->tuple:
+def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None, lim:Limits|None=None, hw:str|None=None)->tuple:
     "Decode `path` in order; return (frames decoded, {index: convert(frame)} for indices in `want`, packets rejected or frames damaged)."
     import av
     lim = lim or Limits()
-    c, s = _open(path, threads, lim)
+    c, s = _open(path, threads, lim, hw=hw)
     keep, i, errs = {}, 0, 0
     with c:
         for pkt in c.demux(s):
@@ -140,15 +193,20 @@ def _decode(path:Path, want:set, convert, threads:bool=True, stop:int|None=None,
                 if i in want: keep[i] = convert(f)
                 i += 1; errs += f.is_corrupt       # concealed damage: threaded and single-threaded decodes may differ
             if stop is not None and i >= stop: break
+        if hw and not s.codec_context.is_hwaccel: errs += 1   # the GPU was not used: not what was asked
     return i, keep, errs
 
 # %% ../nbs/03_frames.ipynb #9c178184
-def _exact(path:Path, k:int, convert, hint:int, src:str='header says', lim:Limits|None=None)->tuple:
-    "The true frame count, {index: frame} at its `k` targets, and notes; one threaded pass when all is well."
+def _exact(path:Path, k:int, convert, hint:int, src:str='header says', lim:Limits|None=None, plan:dict|None=None, why:str='')->tuple:
+    "The true frame count, {index: frame} at its `k` targets, and notes; one pass when all is well, skipping what no target needs when `plan` allows."
     import av
+    if plan:
+        keep, why, _ = _decode_skipping(path, plan, convert, lim=lim)
+        if keep is not None: return hint, keep, []
     try: n, keep, errs = _decode(path, set(frame_indices(hint, k)), convert, lim=lim)
     except av.FFmpegError: n, keep, errs = 0, {}, 1     # no threads for it (memory limit): the single-threaded pass decides
-    if n == hint and not errs: return n, keep, []
+    full = [f'decoded in full ({why}; skipping frames could not be proven exact)'] if why else []
+    if n == hint and not errs: return n, keep, full
     # Something is off (wrong header, damaged stream). Frame threading is exact on clean streams only: on a
     # damaged one it may drop frames that a single-threaded decode gives, so that decode is the reference.
     n1 = n
@@ -159,7 +217,14 @@ def _exact(path:Path, k:int, convert, hint:int, src:str='header says', lim:Limit
     notes = [f'{errs} undecodable packet(s) or damaged frame(s)'] if errs else []
     if n != hint: notes.append(f'{src} {hint} frames, decoded {n}')
     if n != hint and (t := _truncation(path)): notes.append(t)
-    return n, keep, notes
+    return n, keep, notes + full
+
+# %% ../nbs/03_frames.ipynb #e8d9bbfa
+def _decode_hw(path:Path, k:int, convert, hint:int, hw:str, lim:Limits)->dict|None:
+    "{index: frame} at the `k` targets decoded on the device `hw` (e.g. 'cuda'), or `None` when it cannot be used or anything is off (the CPU decides then)."
+    try: n, keep, errs = _decode(path, set(frame_indices(hint, k)), convert, lim=lim, hw=hw)
+    except Exception: return None     # no such device, no driver, a codec it lacks: the CPU path
+    return keep if n == hint and not errs else None
 
 # %% ../nbs/03_frames.ipynb #7932fe02
 COLUMNS = ['video', 'status', 'n_frames', 'indices', 'sharpness', 'error', 'note', 'header_frames', 'k', 'quality', 'size']
@@ -191,13 +256,15 @@ def read_video(path, # a video file
                size=None, # resize each frame to 'WxH' / (W, H); `None` keeps the source size
                fmt:str='bgr24', # pixel format of the frames: 'bgr24' (OpenCV's order) or 'rgb24'
                time_limit:float=600, # give up on the file after this many seconds
-               max_pixels:int=MAX_PIXELS # refuse frames larger than this (header or stream): bounds memory
+               max_pixels:int=MAX_PIXELS, # refuse frames larger than this (header or stream): bounds memory
+               skip:bool=True, # skip decoding the frames no target needs, where that is provably exact
+               hw:str|None=None # 'cuda': decode on the GPU (NVDEC) when PyAV can, else on the CPU; colours differ slightly
               )->tuple[dict, list]:
-    "Decode `k` evenly spaced frames of `path` exactly, in one sequential pass, in memory: (its manifest row, with the `fps`, and the frames in index order)."
+    "Decode `k` evenly spaced frames of `path` exactly, in one sequential pass, in memory: (its manifest row, with the `fps` and the `decoder` used, and the frames in index order)."
     path, wh = Path(path), _parse_size(size)
     if fmt not in ('bgr24', 'rgb24'): raise QVError(f"fmt must be 'bgr24' or 'rgb24', got {fmt!r}")
     row = dict(video=path.name, status='error', n_frames=0, indices='', sharpness='', error='', note='',
-               header_frames=0, k=k, quality=0, size='' if wh is None else f'{wh[0]}x{wh[1]}')
+               header_frames=0, k=k, quality=0, size='' if wh is None else f'{wh[0]}x{wh[1]}', decoder='cpu')
     kw = {} if wh is None else dict(width=wh[0], height=wh[1], interpolation='AREA')
     convert = lambda f: f.to_ndarray(format=fmt, **kw)
     lim = Limits(max_pixels, time_limit)
@@ -205,9 +272,15 @@ def read_video(path, # a video file
         if not path.exists(): raise QVError('file not found')
         if path.stat().st_size == 0: raise QVError('zero-byte file')
         c, s = _open(path, False, lim)
-        with c: row['header_frames'], row['fps'] = (hdr := max(int(s.frames or 0), 0)), float(s.average_rate or s.guessed_rate or 0)
-        hint = hdr or _count_packets(path, lim)
-        n, keep, notes = _exact(path, k, convert, hint, 'header says' if hdr else 'packet count', lim)
+        with c:
+            row['header_frames'], row['fps'] = (hdr := max(int(s.frames or 0), 0)), float(s.average_rate or s.guessed_rate or 0)
+            codec, depth = s.codec_context.name, s.codec_context.reorder_depth
+            pts, drop, bad = _packets(c, s, lim)    # the packet count when the header has none, and what skipping needs
+        hint = hdr or len(pts)
+        if hw and (keep := _decode_hw(path, k, convert, hint, hw, lim)) is not None: n, notes, row['decoder'] = hint, [], hw
+        else:
+            plan, why = _skip_plan(pts, drop, bad, hint, k, codec, depth) if skip else (None, '')
+            n, keep, notes = _exact(path, k, convert, hint, 'header says' if hdr else 'packet count', lim, plan, why)
         if n == 0: raise QVError('unreadable: no frame could be decoded' + (f' ({notes[0]})' if notes else ''))
         idx = frame_indices(n, k)
         if any(i not in keep for i in idx): raise QVError('unreadable: decoding is not repeatable (two passes disagree)')
