@@ -36,7 +36,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
     include_package_data = True,
-    package_data = {cfg['lib_name']: ['recipes/*.yaml']},   # the training recipes travel with the package
+    package_data = {cfg['lib_name']: ['recipes/*.yaml', 'recipes/blends/*.yaml']},   # the training recipes travel with the package
     install_requires = requirements,
     extras_require={ 'dev': dev_requirements },
     dependency_links = cfg.get('dep_links','').split(),

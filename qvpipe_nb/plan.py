@@ -11,7 +11,8 @@ from .core import *
 from .models import qv_model
 
 # %% auto #0
-__all__ = ['ACT_FACTOR', 'HEADROOM', 'model_memory', 'param_bytes', 'cpu_peak', 'plan_batch', 'check_fit', 'fold_hours']
+__all__ = ['ACT_FACTOR', 'HEADROOM', 'model_memory', 'param_bytes', 'cpu_peak', 'plan_batch', 'check_fit', 'plan_text',
+           'fold_hours']
 
 # %% ../nbs/09c_plan.ipynb #dd706bc1
 def _nbytes(t)->int: return t.numel() * t.element_size()
@@ -121,7 +122,7 @@ def plan_batch(arch:str, # timm model name
     fixed, act, usable = mm['params'] * param_bytes(precision, ema), ACT_FACTOR * mm['act_bytes'], gpu_memory * 2**30 * HEADROOM
     max_bs = max(0, int((usable - fixed) // act))
     r = dict(name=name, arch=arch, size=size, precision=precision or 'fp32', grad_checkpointing=grad_checkpointing, params_m=round(mm['params']/1e6, 1),
-             gflops=round(mm['flops']/1e9), act_gib=round(act/2**30, 3), fixed_gib=round(fixed/2**30, 2), gpu_gib=gpu_memory, max_bs=max_bs)
+             gflops=round(mm['flops']/1e9), act_gib=round(act/2**30, 3), fixed_gib=round(fixed/2**30, 3), gpu_gib=gpu_memory, max_bs=max_bs)
     per = eff_bs
     if eff_bs is not None:
         if eff_bs % world: raise QVError(f'{name or arch}: eff_bs {eff_bs} is not a multiple of the {world} processes; make it one')
@@ -145,6 +146,19 @@ def check_fit(p:dict # a plan from `plan_batch`
                   f"({p['fixed_gib']} GiB weights, gradients, AdamW and EMA + {p['act_gib']} GiB activations), more than "
                   f"{HEADROOM:.0%} of a {p['gpu_gib']:g} GiB GPU; fix: {fix}a smaller tile size"
                   + (f" (size {smaller} or less, i.e. 3x{smaller//3} tiles)" if smaller else '') + ', or a GPU with more memory')
+
+# %% ../nbs/09c_plan.ipynb #599d956d
+def plan_text(p:dict # a plan from `plan_batch`
+             )->str:
+    "Plan `p` as the lines `qvpipe_train CONFIG --plan` prints."
+    ck = 'on' if p['grad_checkpointing'] else 'off'
+    fit = (f"{p['bs']} x grad_accum {p['grad_accum']} = {p['eff_bs']} a step per process group" if p['fits'] else 'none: not even one image fits')
+    return '\n'.join([f"{p['name']}: {p['arch']} at {p['size']} px, {p['precision']}, gradient checkpointing {ck}",
+        f"  parameters           {p['params_m']} M ({p['fixed_gib']} GiB with gradients, AdamW and EMA)",
+        f"  activations / image  {p['act_gib']} GiB; forward {p['gflops']} GFLOPs",
+        f"  largest batch        {p['max_bs']} on {p['gpu_gib']:g} GiB ({HEADROOM:.0%} of it planned)",
+        f"  batch                {fit}",
+        f"  planned peak         {p['need_gib']} GiB (an estimate; measured by make gpu-check)"])
 
 # %% ../nbs/09c_plan.ipynb #b61474be
 def fold_hours(gflops:float, # forward GFLOPs of one image (`plan_batch`'s `gflops`)
