@@ -101,7 +101,7 @@ def recipe_check(name: str, data: dict, root: Path, cpu: bool, steps: int = 2) -
         learn.fit(1, cfg.lr, cbs=[cb])
     gpu = torch.cuda.get_device_properties(0).total_memory / 2**30 if torch.cuda.is_available() else 80.
     p = memory_plan(replace(cfg, eff_bs=None), gpu_memory=gpu, src=name)
-    plan = round(p['fixed_gib'] + cfg.bs * p['act_gib'], 2)     # the plan for the recipe's own batch
+    plan = round(p['fixed_gib'] + cfg.bs * p['act_gib'], 4)     # the plan for the recipe's own batch
     peak = round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
     res = dict(kind=cfg.kind, arch=cfg.arch, size=cfg.size, bs=cfg.bs, grad_accum=cfg.grad_accum, grad_checkpointing=cfg.grad_checkpointing,
                precision=cfg.precision, channels_last=cfg.channels_last,
