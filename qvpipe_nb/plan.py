@@ -152,7 +152,7 @@ def plan_text(p:dict # a plan from `plan_batch`
              )->str:
     "Plan `p` as the lines `qvpipe_train CONFIG --plan` prints."
     ck = 'on' if p['grad_checkpointing'] else 'off'
-    fit = (f"{p['bs']} x grad_accum {p['grad_accum']} = {p['eff_bs']} a step per process group" if p['fits'] else 'none: not even one image fits')
+    fit = (f"{p['bs']} x grad_accum {p['grad_accum']} = {p['eff_bs']} images a step" if p['fits'] else 'none: not even one image fits')
     return '\n'.join([f"{p['name']}: {p['arch']} at {p['size']} px, {p['precision']}, gradient checkpointing {ck}",
         f"  parameters           {p['params_m']} M ({p['fixed_gib']} GiB with gradients, AdamW and EMA)",
         f"  activations / image  {p['act_gib']} GiB; forward {p['gflops']} GFLOPs",
