@@ -37,7 +37,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
     include_package_data = True,
-    package_data = {cfg['lib_name']: ['recipes/*.yaml', 'taxonomies/*.yaml']},   # the training recipes and taxonomies travel with the package
+    package_data = {cfg['lib_name']: ['recipes/*.yaml', 'recipes/blends/*.yaml', 'taxonomies/*.yaml']},   # recipes, their blends and the taxonomies travel with the package
     install_requires = requirements,
     extras_require = extras,
     dependency_links = cfg.get('dep_links','').split(),

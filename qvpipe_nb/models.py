@@ -21,6 +21,7 @@ from fastai.callback.progress import ProgressCallback
 from fastai.callback.core import noop  # fastai's own noop: `no_logging` sets this one
 import fastai.callback.fp16  # Learner.to_fp16 / to_bf16
 import fastai.callback.schedule  # Learner.fit_one_cycle
+from fastai.callback.training import GradientAccumulation
 from .core import *
 from .progress import interactive
 from .losses import AsymmetricLoss, CBFocalLoss
@@ -186,6 +187,7 @@ def qv_model(arch:str, # any timm model name, e.g. 'resnet10t', 'convnext_base.f
              head:str='linear', # 'linear' (global pooling + linear) or 'mldecoder' (ML-Decoder on spatial tokens)
              embed_dim:int=768, # ML-Decoder width
              drop_rate:float=0.0, # head dropout (linear: before the classifier; mldecoder: in the decoder layer, 0.1 in the paper)
+             grad_checkpointing:bool=False, # timm's gradient checkpointing: activations recomputed in the backward pass (less memory, ~1/3 more compute)
              **kwargs # passed to `timm.create_model` (e.g. `drop_path_rate`)
             )->QVModel:
     "A timm backbone with a `head` of `n_out` logits."
@@ -196,6 +198,10 @@ def qv_model(arch:str, # any timm model name, e.g. 'resnet10t', 'convnext_base.f
         if 'Unknown model' in str(e): raise QVError(f"unknown timm model {arch!r} (see timm.list_models())") from None
         raise
     if pretrained and pretrained_file is not None: load_pretrained_file(body, pretrained_file)
+    if grad_checkpointing:
+        try: body.set_grad_checkpointing(True)
+        except (AssertionError, NotImplementedError, AttributeError) as e:
+            raise QVError(f"{arch}: timm has no gradient checkpointing for this model ({e}); set grad_checkpointing: false") from None
     dim = getattr(body, 'head_hidden_size', None) or body.num_features
     if head == 'linear': h = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(dim, n_out))
     else:
@@ -274,6 +280,8 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
                drop_rate:float=0.0, # head dropout
                loss_kw:dict|None=None, # passed to the loss
                model_kw:dict|None=None, # passed to `timm.create_model`
+               grad_checkpointing:bool=False, # timm's gradient checkpointing (see `qv_model`)
+               grad_accum:int=1, # micro-batches per optimizer step (fastai's `GradientAccumulation`)
                ema_kw:dict|None=None, # passed to `EMACallback` (e.g. `warmup=True`)
                metrics=None, # default: the official mAP (`qvpipe_nb.metrics.qv_map()`)
                opt_func=None, # default: torch AdamW through `OptimWrapper`
@@ -281,8 +289,10 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
               )->Learner:
     "A fastai `Learner` for 17-class multi-label classification with a timm backbone."
     if precision not in PRECISIONS: raise QVError(f"unknown precision {precision!r}; valid: None, 'bf16', 'fp16'")
+    if not (isinstance(grad_accum, int) and grad_accum >= 1): raise QVError(f"grad_accum must be an integer >= 1 (micro-batches per optimizer step), got {grad_accum!r}")
     n_out = n_out or getattr(dls, 'c', None) or N_CLASSES
-    model = qv_model(arch, n_out=n_out, pretrained=pretrained, pretrained_file=pretrained_file, head=head, embed_dim=embed_dim, drop_rate=drop_rate, **(model_kw or {}))
+    model = qv_model(arch, n_out=n_out, pretrained=pretrained, pretrained_file=pretrained_file, head=head, embed_dim=embed_dim, drop_rate=drop_rate,
+                     grad_checkpointing=grad_checkpointing, **(model_kw or {}))
     loss_func = qv_loss(loss, counts, **(loss_kw or {})) if isinstance(loss, str) else loss
     if metrics is None:
         from qvpipe_nb.metrics import qv_map
@@ -290,6 +300,7 @@ def qv_learner(dls, # fastai `DataLoaders` of images and 17-class multi-hot targ
     learn = Learner(dls, model, loss_func=loss_func, opt_func=opt_func or partial(OptimWrapper, opt=torch.optim.AdamW),
                     splitter=qv_splitter, metrics=metrics, **kwargs)
     if ema: learn.add_cb(EMACallback(decay=ema_decay, **(ema_kw or {})))
+    if grad_accum > 1: learn.add_cb(GradientAccumulation(n_acc=dls.train.bs * grad_accum))   # counts this process's samples
     if precision == 'bf16': learn.to_bf16()
     elif precision == 'fp16': learn.to_fp16()
     if channels_last: learn.add_cb(ChannelsLast())

@@ -11,7 +11,7 @@ from fastcore.script import Param
 from .core import *
 
 # %% auto #0
-__all__ = ['recipes_dir', 'recipe_names', 'recipe_path', 'list_recipes', 'recipes_cli']
+__all__ = ['recipes_dir', 'recipe_names', 'recipe_path', 'list_recipes', 'recipes_cli', 'blend_names', 'load_blend']
 
 # %% ../nbs/09a_recipebook.ipynb #7b0a8154
 def recipes_dir()->Path:
@@ -59,3 +59,24 @@ def recipes_cli(name:Param(type=str, opt=False, nargs='?')=None, # a recipe to p
     print(df.to_string(index=False, max_colwidth=70))
     print(f'\n{len(df)} recipes in {recipes_dir()}; `qvpipe_train NAME --fold 0` trains one, '
           f'`qvpipe_recipes NAME > my.yaml` copies one to edit')
+
+# %% ../nbs/09a_recipebook.ipynb #11e7aa56
+def blend_names()->list[str]:
+    "The names of the packaged blends (`recipes/blends/*.yaml`), sorted."
+    return sorted(p.stem for p in (recipes_dir()/'blends').glob('*.yaml'))
+
+def load_blend(name:str='winner' # a packaged blend, or a YAML file of one
+              )->dict:
+    "A blend's published weights by run name (each the `name` of a packaged recipe), its normal-class rule and its alternative."
+    import yaml
+    p = Path(name) if Path(name).is_file() else recipes_dir()/'blends'/f'{name}.yaml'
+    if not p.is_file(): raise QVError(f'blend not found: {name}; give a YAML file or one of: {", ".join(blend_names())}')
+    d = yaml.safe_load(p.read_text()) or {}
+    w = d.get('weights')
+    if not isinstance(w, dict) or not w or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in w.values()):
+        raise QVError(f'{p}: "weights" should map run names to positive numbers, got {w!r}')
+    runs = {yaml.safe_load((recipes_dir()/f'{n}.yaml').read_text()).get('name'): n for n in recipe_names()}
+    bad = [k for k in w if k not in runs]
+    if bad: raise QVError(f'{p}: no packaged recipe makes the run(s) {bad}; runs are named by their recipe\'s `name`')
+    return dict(name=d.get('name', p.stem), weights={k: float(v) for k, v in w.items()}, normal_rule=d.get('normal_rule'),
+                alternative=d.get('alternative', 'oof'))

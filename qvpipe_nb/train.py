@@ -23,8 +23,8 @@ from .models import eval_weights
 from .run import Run, RunMeta, SCHEMA, read_checkpoint, write_checkpoint
 
 # %% auto #0
-__all__ = ['TrainConfig', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'preflight', 'run_inputs',
-           'BestCheckpoint', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli']
+__all__ = ['TrainConfig', 'memory_plan', 'make_config', 'load_config', 'fold_items', 'make_dls', 'make_learner', 'preflight',
+           'run_inputs', 'BestCheckpoint', 'RunLogger', 'chance_map', 'train_fold', 'train', 'train_cli']
 
 # %% ../nbs/10_train.ipynb #ba86c9c7
 @dataclass
@@ -46,7 +46,11 @@ class TrainConfig:
     gamma_pos:float = 1.0             # ASL focusing for positives
     clip:float = 0.05                 # ASL probability margin for negatives
     size:int|list = 384               # model input: a side (squashed to a square) or [height, width]
-    bs:int = 16                       # batch size per process
+    bs:int|str = 16                   # batch size per process, or 'auto': the largest the memory plan fits (`qvpipe_nb.plan`)
+    eff_bs:int|None = None            # samples per optimizer step: bs × grad_accum × processes (None: not checked)
+    grad_accum:int = 1                # micro-batches per optimizer step (fastai's `GradientAccumulation`)
+    grad_checkpointing:bool = False   # timm's gradient checkpointing: less activation memory, ~1/3 more compute
+    gpu_memory:float|None = None      # GiB of one GPU for the memory plan (None: this GPU's)
     epochs:int = 10                   # epochs of the one-cycle schedule
     lr:float = 1e-3                   # peak learning rate (AdamW)
     wd:float = 0.05                   # decoupled weight decay
@@ -80,23 +84,28 @@ _RANGES = dict(lr=(_POS, _ANY, 'a positive number'), wd=((lambda x: x >= 0), _AN
                ema_decay=(_POS, (lambda x: x < 1), 'a number between 0 and 1 (e.g. 0.9997)'),
                pct_start=(_POS, (lambda x: x < 1), 'a number between 0 and 1'), drop_rate=((lambda x: x >= 0), (lambda x: x < 1), 'a number in [0, 1)'),
                clip=((lambda x: x >= 0), (lambda x: x < 1), 'a number in [0, 1)'),
-               gamma_neg=((lambda x: x >= 0), _ANY, 'a number >= 0'), gamma_pos=((lambda x: x >= 0), _ANY, 'a number >= 0'))
+               gamma_neg=((lambda x: x >= 0), _ANY, 'a number >= 0'), gamma_pos=((lambda x: x >= 0), _ANY, 'a number >= 0'),
+               grad_accum=((lambda x: x >= 1), _ANY, 'an integer >= 1 (micro-batches per optimizer step)'),
+               eff_bs=(_POS, _ANY, 'a positive integer'), gpu_memory=(_POS, _ANY, 'a positive number of GiB'))
 
 def _check(name:str, v, typ:str, src:str):
     "`v`, checked against the type `typ`, the choices and the range of setting `name`; a `QVError` naming `src` otherwise."
     t = typ.replace(' ', '')
     ok = {'str': isinstance(v, str), 'bool': isinstance(v, bool), 'int': isinstance(v, int) and not isinstance(v, bool),
           'float': isinstance(v, (int, float)) and not isinstance(v, bool), 'str|None': v is None or isinstance(v, str),
+          'int|None': v is None or (isinstance(v, int) and not isinstance(v, bool)),
+          'float|None': v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+          'int|str': v == 'auto' or (isinstance(v, int) and not isinstance(v, bool)),
           'list|None': v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
           'int|list': (isinstance(v, int) and not isinstance(v, bool) and v > 0) or
                       (isinstance(v, list) and len(v) == 2 and all(isinstance(i, int) and i > 0 for i in v))}[t]
-    if not ok: raise QVError(f'{src}: key "{name}" should be {"a positive int or [height, width]" if t == "int|list" else typ}, got {v!r}')
+    if not ok: raise QVError(f'{src}: key "{name}" should be {dict(int_list="a positive int or [height, width]", int_str="a positive int or auto").get(t.replace("|", "_"), typ)}, got {v!r}')
     if name in _CHOICES and v not in _CHOICES[name]: raise QVError(f'{src}: key "{name}" must be one of {_CHOICES[name]}, got {v!r}')
-    if name in _RANGES and v is not None:
+    if name in _RANGES and v is not None and v != 'auto':
         lo, hi, what = _RANGES[name]
         if not all(isinstance(x, (int, float)) and math.isfinite(x) and lo(x) and hi(x) for x in (v if isinstance(v, list) else [v])):
             raise QVError(f'{src}: key "{name}" must be {what}, got {v!r}')
-    return float(v) if t == 'float' else v
+    return float(v) if t == 'float' or (t == 'float|None' and v is not None) else v
 
 # %% ../nbs/10_train.ipynb #5c582df9
 _MAX_YAML = 1_000_000   # characters: a config is a few hundred
@@ -105,6 +114,39 @@ def _yaml(text:str, src='config'):
     "Parse a config's YAML `text` with `core.parse_text` (safe, YAML 1.2 floats, no aliases, no key twice), at most `_MAX_YAML` characters."
     if len(text) > _MAX_YAML: raise QVError(f'{src}: {len(text):,} characters, more than a config can be ({_MAX_YAML:,})')
     return parse_text(text, src, 'config')
+
+# %% ../nbs/10_train.ipynb #156e8620
+def memory_plan(cfg:TrainConfig, # the run's config
+                gpu_memory:float|None=None, # GiB of one GPU (default: `cfg.gpu_memory`, else this GPU's)
+                src:str='config' # where the config came from, for messages
+               )->dict:
+    "The memory plan of `cfg` (`qvpipe_nb.plan.plan_batch`) on its GPU, for the processes of this run."
+    from qvpipe_nb.plan import plan_batch
+    gib = gpu_memory or cfg.gpu_memory
+    if gib is None:
+        if not torch.cuda.is_available(): raise QVError(f'{src}: the memory plan needs a GPU size: no CUDA GPU here; give gpu_memory (GiB), e.g. --gpu-memory 80')
+        gib = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 2**30
+    return plan_batch(cfg.arch, cfg.size, cfg.eff_bs, gib, head=cfg.head, precision=cfg.precision, grad_checkpointing=cfg.grad_checkpointing,
+                      ema=cfg.ema, world=max(1, num_distrib()), embed_dim=cfg.embed_dim, name=src)
+
+# %% ../nbs/10_train.ipynb #b62525a4
+def _batch(cfg:TrainConfig, src:str)->TrainConfig:
+    "`cfg` with `bs: auto` set from the memory plan (refused if one image does not fit), and bs × grad_accum × processes checked against `eff_bs`."
+    world, a, e = max(1, num_distrib()), cfg.grad_accum, cfg.eff_bs
+    if cfg.bs == 'auto':
+        from qvpipe_nb.plan import check_fit
+        if e is None: raise QVError(f'{src}: bs: auto needs eff_bs, the samples per optimizer step to keep (e.g. eff_bs: 32)')
+        p = memory_plan(cfg, src=src); check_fit(p)
+        return dataclasses.replace(cfg, bs=p['bs'], grad_accum=p['grad_accum'])
+    if e is None: return cfg
+    if e % (a * world):
+        ok = [d for d in range(1, e // world + 1) if (e // world) % d == 0] if e % world == 0 else []
+        raise QVError(f'{src}: grad_accum {a} does not divide eff_bs {e} over {world} process(es); '
+                      + (f'choose grad_accum among {ok}' if ok else f'make eff_bs a multiple of {world}'))
+    if cfg.bs * a * world != e:
+        raise QVError(f'{src}: bs {cfg.bs} x grad_accum {a} x {world} process(es) = {cfg.bs*a*world}, not eff_bs {e}; '
+                      f'set bs: {e // (a*world)}, or bs: auto')
+    return cfg
 
 # %% ../nbs/10_train.ipynb #293f6ecd
 def make_config(d:dict|None=None, # settings, as in the YAML file
@@ -120,7 +162,7 @@ def make_config(d:dict|None=None, # settings, as in the YAML file
     cfg = TrainConfig(**{k: _check(k, v, valid[k], src) for k, v in d.items()})
     try: parse_grid(cfg.grid)  # a bad grid string fails here, naming it
     except QVError as e: raise QVError(f'{src}: key "grid": {e}') from None
-    return cfg
+    return _batch(cfg, src)
 
 # %% ../nbs/10_train.ipynb #5938c7e9
 def _file_store(u, # the `tracking_uri` a config file gives (or None)
@@ -175,13 +217,14 @@ def make_learner(cfg:TrainConfig, # the run's config
                  dls, # from `make_dls`
                  counts=None # positives per class (for 'cbfocal')
                 ):
-    "The fastai `Learner` of `cfg`: timm backbone, head, loss, AdamW, EMA, precision."
+    "The fastai `Learner` of `cfg`: timm backbone, head, loss, AdamW, EMA, precision, gradient accumulation and checkpointing."
     from qvpipe_nb.models import qv_learner
     lkw = dict(gamma_neg=cfg.gamma_neg, gamma_pos=cfg.gamma_pos, clip=cfg.clip) if cfg.loss == 'asl' else {}
     return qv_learner(dls, arch=cfg.arch, head=cfg.head, loss=cfg.loss, pretrained=cfg.pretrained,
                       pretrained_file=cfg.pretrained_file, ema=cfg.ema,
                       ema_decay=cfg.ema_decay, precision=cfg.precision, channels_last=cfg.channels_last, counts=counts,
-                      embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, loss_kw=lkw, ema_kw=dict(warmup=cfg.ema_warmup))
+                      embed_dim=cfg.embed_dim, drop_rate=cfg.drop_rate, loss_kw=lkw, ema_kw=dict(warmup=cfg.ema_warmup),
+                      grad_checkpointing=cfg.grad_checkpointing, grad_accum=cfg.grad_accum)
 
 # %% ../nbs/10_train.ipynb #c1243a2b
 def preflight(cfg:TrainConfig # the run's config
@@ -529,13 +572,25 @@ def train_cli(config:str, # a recipe name (qvpipe_recipes lists them) or a YAML 
               name:str=None, # override the run name
               epochs:int=None, # override the number of epochs
               set_:Param(type=str, nargs='+')=None, # override config keys: KEY=VALUE ... (values parsed as YAML)
+              plan:bool=False, # print the memory plan (batch, accumulation, GiB) and stop
+              gpu_memory:float=None, # GiB of one GPU for the plan and `bs: auto` (default: this GPU's; 80 for --plan without one)
              ):
     "Step 4: train a config on one fold or on all folds; writes exp/runs/<name>/fold<F>/."
     ov = {k: v for k, v in dict(name=name, epochs=epochs).items() if v is not None}
     for kv in set_ or []:
         if '=' not in kv: raise QVError(f'--set takes KEY=VALUE, got {kv!r}')
         k, v = kv.split('=', 1); ov[k.strip()] = _yaml(v)
+    if gpu_memory is not None: ov['gpu_memory'] = gpu_memory
+    elif plan and not torch.cuda.is_available(): ov.setdefault('gpu_memory', 80.)
     cfg = load_config(config, **ov)
+    if plan:
+        from qvpipe_nb.plan import plan_text
+        print(plan_text(memory_plan(cfg, src=config))); return
     if (fold is None) == (not all_folds): raise QVError('give exactly one of --fold F or --all-folds')
+    if cfg.gpu_memory is not None or torch.cuda.is_available():   # before any data step: does one batch fit?
+        from qvpipe_nb.plan import check_fit
+        p = memory_plan(cfg, src=config); check_fit(p)
+        if cfg.bs > p['max_bs']: warnings.warn(f"{config}: bs {cfg.bs} is more than the {p['max_bs']} the memory plan fits in {p['gpu_gib']:g} GiB "
+                                               f"({p['need_gib']} GiB planned); if it runs out of memory: --set bs=auto eff_bs=N", UserWarning)
     if all_folds: train(cfg, resume=resume, force=force)
     else: train_fold(cfg, fold, resume=resume, force=force)

@@ -3,7 +3,8 @@
 On a GPU (one, in at most about 8 minutes) it runs:
   cells     every `#|cuda` cell (`tools/nbtest.py --flags cuda` on the notebooks that have one)
   recipes   2 optimizer steps of each shipped recipe at its real input size and batch size (its precision,
-            channels-last and EMA), on a synthetic set rendered at 720p; img/s of the second step and peak GPU memory
+            channels-last, EMA, accumulation, checkpointing), on a synthetic set rendered at 720p; img/s of the second step,
+            peak GPU memory (torch.cuda.max_memory_allocated) beside the memory plan of qvpipe_nb.plan ("not measured" on --cpu)
   predict   `qvpipe_predict` (`inference.predict`) on cuda, from the videos, with the first recipe's weights
   accelerate a 2-process `accelerate launch` fold of the demo recipe, when 2 GPUs are present
 
@@ -57,27 +58,27 @@ class _Steps:
             order = 99
             def before_fit(self): self.times, self.t0 = [], None
             def before_batch(self):
-                if self.training:
+                if self.training and self.t0 is None:   # a step starts with its first micro-batch (gradient accumulation)
                     if torch.cuda.is_available(): torch.cuda.synchronize()
                     self.t0 = time.perf_counter()
             def after_step(self):
                 if torch.cuda.is_available(): torch.cuda.synchronize()
-                self.times.append(time.perf_counter() - self.t0)
+                self.times.append(time.perf_counter() - self.t0); self.t0 = None
                 if len(self.times) >= n: raise CancelFitException()
         return Steps()
 
 
 def recipe_check(name: str, data: dict, root: Path, cpu: bool, steps: int = 2) -> dict:
-    "Train `steps` optimizer steps of recipe `name` on the synthetic set; img/s of the last step, peak GPU memory, its run folder."
+    "Train `steps` optimizer steps of recipe `name` on the synthetic set; img/s of the last step, peak GPU memory against the plan, its run folder."
     import torch, pandas as pd
-    from qvpipe_nb.train import load_config, fold_items, make_dls, make_learner, run_inputs
+    from qvpipe_nb.train import load_config, fold_items, make_dls, make_learner, run_inputs, memory_plan
     from qvpipe_nb.superimage import build_superimages, parse_grid
     from qvpipe_nb.models import save_checkpoint
     from qvpipe_nb.core import CLASSES
     cfg = load_config(name)
     over = dict(name=f'gpucheck_{name}', folds_csv=str(data['folds']), runs=str(root/'runs'), pretrained=False, pretrained_file=None,
                 epochs=1, track=None, num_workers=min(cfg.num_workers, max(1, (os.cpu_count() or 2) - 1)))
-    if cpu: over.update(arch='test_byobnet', size=48, bs=2, precision=None, num_workers=0)   # the same code, a tiny net
+    if cpu: over.update(arch='test_byobnet', size=48, bs=2, grad_accum=1, eff_bs=None, precision=None, num_workers=0)   # the same code, a tiny net
     cfg = replace(cfg, **over)
     if cfg.kind == 'superimage':
         (r, c), (h, w) = parse_grid(cfg.grid), ((cfg.size, cfg.size) if isinstance(cfg.size, int) else cfg.size)
@@ -88,7 +89,7 @@ def recipe_check(name: str, data: dict, root: Path, cpu: bool, steps: int = 2) -
     else: cfg = replace(cfg, images=str(data['frames']))
     items = fold_items(cfg)
     tr, va = items[items.fold != 0], items[items.fold == 0]
-    reps = -(-(steps * cfg.bs + 1) // max(1, len(tr)))   # repeat the training items until `steps` full batches fit
+    reps = -(-(steps * cfg.bs * cfg.grad_accum + 1) // max(1, len(tr)))   # repeat the training items until `steps` full steps fit
     items = pd.concat([tr] * reps + [va], ignore_index=True)
     dls = make_dls(cfg, items, 0)
     learn = make_learner(cfg, dls, counts=tr[CLASSES].values.sum(0))
@@ -98,10 +99,18 @@ def recipe_check(name: str, data: dict, root: Path, cpu: bool, steps: int = 2) -
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn.fit(1, cfg.lr, cbs=[cb])
-    res = dict(kind=cfg.kind, arch=cfg.arch, size=cfg.size, bs=cfg.bs, precision=cfg.precision, channels_last=cfg.channels_last,
+    gpu = torch.cuda.get_device_properties(0).total_memory / 2**30 if torch.cuda.is_available() else 80.
+    p = memory_plan(replace(cfg, eff_bs=None), gpu_memory=gpu, src=name)
+    plan = round(p['fixed_gib'] + cfg.bs * p['act_gib'], 4)     # the plan for the recipe's own batch
+    peak = round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
+    res = dict(kind=cfg.kind, arch=cfg.arch, size=cfg.size, bs=cfg.bs, grad_accum=cfg.grad_accum, grad_checkpointing=cfg.grad_checkpointing,
+               precision=cfg.precision, channels_last=cfg.channels_last,
                ema=cfg.ema, steps=len(cb.times), step_seconds=[round(t, 4) for t in cb.times],
-               img_per_s=round(cfg.bs / cb.times[-1], 1), seconds=round(time.time() - t0, 1),
-               peak_gpu_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None)
+               img_per_s=round(cfg.bs * cfg.grad_accum / cb.times[-1], 1), seconds=round(time.time() - t0, 1),
+               plan_gib=plan, peak_gpu_gib=peak if peak is not None else 'not measured',
+               plan_over_measured=round(plan / peak, 3) if peak else 'not measured',
+               plan_note='the plan is an estimate; a CPU float32 calibration does not validate a GPU bf16 plan' if peak is None else
+                         'plan: fixed + bs x activations (qvpipe_nb.plan); measured: torch.cuda.max_memory_allocated')
     run = root/'runs'/cfg.name
     save_checkpoint(learn, run/'fold0'/'best.pth', size=cfg.size, kind=cfg.kind, grid=cfg.grid, fold=0, name=cfg.name, **run_inputs(cfg, items))
     res['run'] = str(run)
