@@ -99,12 +99,12 @@ def _check(name:str, v, typ:str, src:str):
           'list|None': v is None or (isinstance(v, list) and all(isinstance(i, int) for i in v)),
           'int|list': (isinstance(v, int) and not isinstance(v, bool) and v > 0) or
                       (isinstance(v, list) and len(v) == 2 and all(isinstance(i, int) and i > 0 for i in v))}[t]
-    if not ok: raise QVError(f'{src}: key "{name}" should be {dict(int_list="a positive int or [height, width]", int_str="a positive int or auto").get(t.replace("|", "_"), typ)}, got {v!r}')
-    if name in _CHOICES and v not in _CHOICES[name]: raise QVError(f'{src}: key "{name}" must be one of {_CHOICES[name]}, got {v!r}')
+    if not ok: raise QVError(f'{src}: key "{name}" should be {dict(int_list="a positive int or [height, width]", int_str="a positive int or auto").get(t.replace("|", "_"), typ)}, got {brief(v)}')
+    if name in _CHOICES and v not in _CHOICES[name]: raise QVError(f'{src}: key "{name}" must be one of {_CHOICES[name]}, got {brief(v)}')
     if name in _RANGES and v is not None and v != 'auto':
         lo, hi, what = _RANGES[name]
         if not all(isinstance(x, (int, float)) and math.isfinite(x) and lo(x) and hi(x) for x in (v if isinstance(v, list) else [v])):
-            raise QVError(f'{src}: key "{name}" must be {what}, got {v!r}')
+            raise QVError(f'{src}: key "{name}" must be {what}, got {brief(v)}')
     return float(v) if t == 'float' or (t == 'float|None' and v is not None) else v
 
 # %% ../nbs/10_train.ipynb #5c582df9
