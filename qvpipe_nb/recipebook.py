@@ -71,10 +71,11 @@ def load_blend(name:str='winner' # a packaged blend, or a YAML file of one
     import yaml
     p = Path(name) if Path(name).is_file() else recipes_dir()/'blends'/f'{name}.yaml'
     if not p.is_file(): raise QVError(f'blend not found: {name}; give a YAML file or one of: {", ".join(blend_names())}')
-    d = yaml.safe_load(p.read_text()) or {}
+    d = parse_text(read_text(p, 'blend file'), p, 'blend file') or {}   # a received file: bounded, no aliases
+    if not isinstance(d, dict): raise QVError(f'{p}: expected a mapping with "weights", got {brief(d)}')
     w = d.get('weights')
     if not isinstance(w, dict) or not w or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in w.values()):
-        raise QVError(f'{p}: "weights" should map run names to positive numbers, got {w!r}')
+        raise QVError(f'{p}: "weights" should map run names to positive numbers, got {brief(w)}')
     runs = {yaml.safe_load((recipes_dir()/f'{n}.yaml').read_text()).get('name'): n for n in recipe_names()}
     bad = [k for k in w if k not in runs]
     if bad: raise QVError(f'{p}: no packaged recipe makes the run(s) {bad}; runs are named by their recipe\'s `name`')

@@ -338,6 +338,7 @@ def ensemble_cli(preds:Param(type=str, nargs='+'), # prediction CSVs of qvpipe_p
                  out:str='submission.json', # the submission JSON to write
                  runs:Param(type=str, nargs='+')=None, # run folders of the models (same order), for out-of-fold fitting
                  weights:Param(type=float, nargs='+')=None, # blend weights, one per model (default: fitted on OOF with --runs, else equal)
+                 published:str=None, # a packaged blend of published weights by run name (winner: the 2022 winner's), instead of fitting them; needs --runs
                  zc_rule:bool=True, # tune the ZC rule on OOF and apply it when it helps (--no-zc-rule: never)
                  zc_t:float=None, # apply the ZC rule with this threshold instead of tuning it
                  labels:str=None, # test labels (official JSON) to score the submission and the report
@@ -351,6 +352,13 @@ def ensemble_cli(preds:Param(type=str, nargs='+'), # prediction CSVs of qvpipe_p
     O, ol = _read_runs(runs, len(P), oof_labels) if runs else (None, None)
     if O is not None: P = dict(zip(O, P.values()))              # models are named by their run folders
     if report and not runs: raise QVError('--report needs --runs (the report is built on out-of-fold predictions)')
+    if published:                                       # weights (and the normal-class rule) as published, matched by run name
+        if not runs or weights: raise QVError('--published needs --runs (runs are matched by name) and no --weights')
+        from qvpipe_nb.recipebook import load_blend
+        pb = load_blend(published)
+        miss = sorted(set(P) - set(pb['weights']))
+        if miss: raise QVError(f'{published}: no published weight for run(s) {miss}; it weighs {sorted(pb["weights"])}')
+        weights, zc_t = {k: pb['weights'][k] for k in P}, (pb['normal_rule'] if zc_t is None else zc_t)
     ens, b = ensemble(P, O, ol, weights=weights, zc=zc_rule, zc_t=zc_t, runs=runs)
     names, tl = _required_videos(ens, [p for p, _ in models.values()], labels, fill)
     make_submission(ens, out, names, fill=fill)
