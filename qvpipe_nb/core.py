@@ -296,18 +296,24 @@ def validate_labels(raw, # parsed JSON: video name -> list of class ids
     return out
 
 # %% ../nbs/00_core.ipynb #30061034
+class _Refused(Exception):
+    "A construct received files may not use (a key given twice, a YAML alias)."
+
+def _unique_keys(kv)->dict:
+    "A JSON object's pairs as a dict, refusing a key given twice (`object_pairs_hook`)."
+    d = {}
+    for k, v in kv:
+        if k in d: raise _Refused(f'key {brief(k)} appears twice; give each key once')
+        d[k] = v
+    return d
+
 def read_json(path, # a JSON file
               what:str='JSON file' # what it is, for messages
              ):
     "Parse a JSON file; a missing file, malformed JSON or a key given twice is a `QVError` naming the file and the place."
     path = need_path(path, what)
-    def pairs(kv):
-        d = {}
-        for k, v in kv:
-            if k in d: raise QVError(f'{path}: key {brief(k)} appears twice; each entry once')
-            d[k] = v
-        return d
-    try: return json.loads(path.read_bytes().decode('utf-8-sig'), object_pairs_hook=pairs)   # a UTF-8 BOM is fine
+    try: return json.loads(path.read_bytes().decode('utf-8-sig'), object_pairs_hook=_unique_keys)   # a UTF-8 BOM is fine
+    except _Refused as e: raise QVError(f'{path}: {e}') from None
     except json.JSONDecodeError as e: raise QVError(f'{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
     except UnicodeDecodeError: raise QVError(f'{path}: not a UTF-8 text file') from None
     except (ValueError, RecursionError) as e: raise QVError(f'{path}: not valid JSON ({type(e).__name__}: {str(e)[:100]})') from None
@@ -325,9 +331,6 @@ def read_text(path, # a file a user gave
     except UnicodeDecodeError: raise QVError(f'{path}: {what} is not a UTF-8 text file; save it as UTF-8') from None
 
 # %% ../nbs/00_core.ipynb #da1662c8
-class _Refused(Exception):
-    "A YAML construct received files may not use (an alias, a key given twice)."
-
 def _yaml_loader():
     "PyYAML's safe loader reading `1e-3` as a float (YAML 1.2), refusing aliases (an alias bomb) and keys given twice."
     import yaml
@@ -354,14 +357,8 @@ def parse_text(text:str, # the text of a received YAML or JSON file
               ):
     "Parse received YAML (safe, YAML 1.2 floats, no aliases, no key twice) or JSON (no key twice); any problem is a `QVError` naming `src`."
     import yaml
-    def pairs(kv):
-        d = {}
-        for k, v in kv:
-            if k in d: raise _Refused(f'key {brief(k)} appears twice; give each key once')
-            d[k] = v
-        return d
     try:
-        if Path(str(src)).suffix.lower() == '.json': return json.loads(text, object_pairs_hook=pairs)
+        if Path(str(src)).suffix.lower() == '.json': return json.loads(text, object_pairs_hook=_unique_keys)
         return yaml.load(text, Loader=_yaml_loader())
     except _Refused as e: raise QVError(f'{src}: {what}: {e}') from None
     except json.JSONDecodeError as e: raise QVError(f'{src}: {what} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
