@@ -10,7 +10,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['barcode', 'read_barcode', 'make_video', 'write_frames', 'fake_labels', 'fake_preds', 'write_oof', 'fake_oof_run',
-           'fake_run', 'sharp_run']
+           'fake_run', 'sharp_run', 'demo_errors']
 
 # %% ../nbs/15_test_utils.ipynb #e922f77c
 def barcode(i:int, # the frame index to show (0..1023)
@@ -168,3 +168,33 @@ def sharp_run(root, # where the run folder goes
         w, meta = read_checkpoint(p)
         run.save_checkpoint({k: v*gain if k.startswith('head') and k.endswith('weight') else v for k, v in w.items()}, meta)
     return run.path
+
+# %% ../nbs/15_test_utils.ipynb #8eface8e
+def demo_errors(folder, # where to write the images
+                n:int=60, # videos
+                seed:int=0, # random seed
+                n_folds:int=3 # folds to assign
+               ):
+    "A synthetic `analysis.MultiLabelInterpretation` with a small JPEG super-image per video in `folder`: labels at rough QV-Pipe frequencies, noisy scores, the long tail harder, each image showing its labels' codes in a 3x3 grid."
+    from PIL import Image, ImageDraw
+    from qvpipe_nb.analysis import MultiLabelInterpretation
+    r = np.random.default_rng(seed)
+    prior = np.linspace(.3, .08, N_CLASSES-1)
+    t = np.zeros((n, N_CLASSES), bool)
+    for row in t:
+        if r.random() < .25: row[0] = True       # ZC: normal, exclusive
+        else:
+            row[1:] = r.random(N_CLASSES-1) < prior
+            if not row.any(): row[1 + r.choice(N_CLASSES-1, p=prior/prior.sum())] = True
+    sep = np.linspace(2.2, .6, N_CLASSES)
+    probs = 1/(1 + np.exp(-(sep*(2*t - 1) + r.normal(0, 1, t.shape) - .5)))
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    vids = [f'demo{i:03d}.mp4' for i in range(n)]
+    for v, row in zip(vids, t):
+        im = Image.new('RGB', (96, 96), (40, 40, 40)); dr = ImageDraw.Draw(im)
+        for k, c in enumerate(np.flatnonzero(row)[:9]):
+            x0, y0 = 32*(k % 3), 32*(k//3)
+            dr.rectangle([x0+2, y0+2, x0+29, y0+29], fill=tuple(int(x) for x in r.integers(60, 220, 3)))
+            dr.text((x0+8, y0+10), CLASSES[c], fill=(255, 255, 255))
+        im.save(folder/f'{Path(v).stem}.jpg', quality=80)
+    return MultiLabelInterpretation(probs, t, vids, [folder/f'{Path(v).stem}.jpg' for v in vids], np.arange(n) % n_folds)

@@ -1,7 +1,7 @@
 """Real-browser check of the error-analysis widget.
 
 Starts JupyterLab on 127.0.0.1 (random free port, random token) in a temporary folder, opens a small demo
-notebook that shows `qvpipe_nb.analysis.ErrorBrowser` in headless Chromium (Debian's /usr/bin/chromium through
+notebook that shows `qvpipe_nb.widgets.ErrorBrowser` in headless Chromium (Debian's /usr/bin/chromium through
 Playwright), runs all cells, waits until the widget is rendered, drives it (class dropdown, threshold, a
 Grad-CAM button) and saves screenshots under reports/browser/. The videos carry hostile names
 (`<img src=x onerror="window.__qv_pwned=1">`): the page must show them as text and no handler may run. The
@@ -17,7 +17,8 @@ CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
                '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 DEMO = [('markdown', '# Error browser (browser check)\nA synthetic prediction set and an untrained tiny model.'),
-        ('code', 'import tempfile, timm\nfrom PIL import Image\nfrom qvpipe_nb.analysis import *\nfrom qvpipe_nb.saliency import image_tensor\n'
+        ('code', 'import tempfile, timm\nfrom PIL import Image\nfrom qvpipe_nb.widgets import ErrorBrowser\nfrom qvpipe_nb.test_utils import demo_errors\n'
+                 'from qvpipe_nb.saliency import image_tensor\n'
                  "data = demo_errors(tempfile.mkdtemp(), n=80)\n"
                  "data.videos = [f'{i}' + EVIL for i in range(len(data))]  # hostile names: shown as text, never run\n"
                  "model = timm.create_model('resnet10t', num_classes=17, pretrained=False)\ndata"),

@@ -5,9 +5,8 @@
 # %% ../../nbs/07a_callback.track.ipynb #4fe2e886
 from __future__ import annotations
 import hashlib, json, logging, os, subprocess, sys, threading, time, urllib.error, urllib.request, warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from fastcore.basics import patch
+from fastcore.basics import store_attr
 import numpy as np, pandas as pd
 from fastai.callback.core import Callback
 from fastai.learner import Recorder
@@ -108,7 +107,7 @@ def _experiment(c, uri:str, name:str)->str:
         if e is None: raise
         return e.experiment_id
 
-# %% ../../nbs/07a_callback.track.ipynb #0d6df534
+# %% ../../nbs/07a_callback.track.ipynb #fc9ff195
 class MLflowCallback(Callback):
     "Log a fit to MLflow: params once, every epoch's losses, metrics, learning rate and speed; only rank 0 logs."
     order, run_valid = Recorder.order + 1, False
@@ -124,28 +123,12 @@ class MLflowCallback(Callback):
                  backfill:list|None=None, # rows of epochs already done (e.g. `log.csv` on resume), logged if the run is new
                  end_on_fit:bool=True # end the run after fit (False: the caller logs more, then calls `end`)
                 ):
-        self.experiment, self.run_name, self.config, self.fold, self.params = experiment, run_name, config or {}, fold, params or {}
-        self.uri, self.run_dir, self.resume, self.backfill, self.end_on_fit = uri, run_dir, resume, backfill or [], end_on_fit
-        self.client = self.run_id = self.parent_id = self._pool = None
-        self.started, self.off = False, False
+        store_attr('experiment,run_name,fold,uri,run_dir,resume,end_on_fit')
+        self.config, self.params, self.backfill = config or {}, params or {}, backfill or []
+        self.client = self.run_id = self.parent_id = self._opening = None
+        self.started, self.off, self._pending, self._ops, self._files = False, False, [], [], []
 
-    def _do(self, f, *args, what='logging'):
-        "Run `f(*args)` on the tracker's own thread, in order: the fit never waits for the store. An error warns once and stops tracking."
-        if self.off or not self.started: return
-        if self._pool is None: self._pool = ThreadPoolExecutor(1, thread_name_prefix='qv-mlflow')
-        def guard():
-            if self.off: return
-            try: f(*args)
-            except Exception as e:
-                self.off = True
-                _warn(self.uri, f'MLflow {what} failed for {self.uri} ({type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ""}); '
-                                'training goes on without tracking')
-        self._pool.submit(guard)
-
-    def wait(self):
-        "Wait until everything queued is in the store."
-        if self._pool is not None: self._pool.shutdown(wait=True); self._pool = None
-
+    # the fit's events
     def before_fit(self):
         if not hasattr(self.learn, 'lr_finder'): self.start()
         self.t_epoch = time.time()
@@ -163,163 +146,142 @@ class MLflowCallback(Callback):
     def after_fit(self):
         if self.end_on_fit: self.end()
 
-# %% ../../nbs/07a_callback.track.ipynb #dc88b767
-@patch
-def _connect(self:MLflowCallback):
-    "Connect to the store; one that cannot be used turns tracking off, with one warning."
-    try: self.client = _client(self.uri)
-    except Exception as e:
+    # what the caller logs: queued now, handed to MLflow once the run is open
+    def log_metrics(self, metrics:dict, # name -> number
+                    step:int=0, # the epoch (or step) they belong to
+                    parent:bool=False # log on the parent run (pooled results of the folds done so far)
+                   ):
+        "Log `metrics` in one batch (NaN and None are skipped), without waiting for the store."
+        ts = int(time.time() * 1000)
+        self._queue(parent, metrics=[(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None and np.isfinite(float(v))])
+    def log_parent(self, metrics:dict, # name -> number, logged on the parent run
+                   step:int=0 # the step they belong to (e.g. the number of folds done)
+                  ):
+        "Log `metrics` on the parent run (pooled results of the folds done so far)."
+        self.log_metrics(metrics, step, parent=True)
+    def set_tags(self, tags:dict, # name -> value
+                 parent:bool=False # tag the parent run instead
+                ):
+        "Set tags on the run (or its parent)."
+        self._queue(parent, tags=[(k, str(v)) for k, v in tags.items()])
+    def log_artifacts(self, files:list # files to copy into the run's artifacts (at `end`)
+                     ):
+        "Copy `files` (those that exist at `end`) into the run's artifacts."
+        if self.started and not self.off: self._files += [str(f) for f in files]
+
+    def start(self):
+        "Open the run (and its parent) on a thread of its own; only rank 0 tracks, and a store that failed in this process is not tried again."
+        if rank_distrib() or self.started: return
+        self.started, self.uri = True, default_tracking_uri(uri=self.uri)
+        if self.uri in _WARNED: self.off = True; return
+        self._opening = threading.Thread(target=self._open, name='qv-mlflow-open', daemon=True); self._opening.start()
+
+    def end(self, status:str='FINISHED' # 'FINISHED', 'FAILED' or 'KILLED'
+           ):
+        "Wait until everything is in the store, copy the artifacts, and end the run (and its parent, with the same status)."
+        if not self.started: return
+        self._send(wait=True)
+        try:
+            if self.off: return
+            for f in self._files:
+                if Path(f).exists(): self.client.log_artifact(self.run_id, f)
+            for op in self._ops: op.wait()    # MLflow's futures: raises what a batch raised
+            for rid in (self.run_id, self.parent_id):
+                if rid: self.client.set_terminated(rid, status)
+        except Exception as e: self._fail(e, 'logging')
+        finally: self._files, self._ops = [], []
+
+    # the machinery
+    def _fail(self, e:Exception, what:str):
+        "Turn tracking off, with one warning per store."
         self.off = True
-        _warn(self.uri, f'MLflow tracking is off: the store {self.uri} cannot be used ({type(e).__name__}: '
-                        f'{str(e).splitlines()[0][:300] if str(e) else ""}); training goes on')
+        _warn(self.uri, f'MLflow {what} failed for {self.uri} ({type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ""}); '
+                        'training goes on without tracking')
+    def _queue(self, parent:bool, metrics=(), tags=()):
+        "Keep one batch for the run (or its parent) and hand what is kept to MLflow if the run is open."
+        if self.off or not self.started or not (metrics or tags): return
+        self._pending.append((parent, list(metrics), list(tags))); self._send()
+    def _send(self, wait:bool=False):
+        "Hand the kept batches to MLflow's asynchronous logging once the run is open (`wait`: wait for it to open)."
+        if self._opening is not None:
+            if self._opening.is_alive() and not wait: return
+            self._opening.join(); self._opening = None
+        pending, self._pending = self._pending, []
+        if self.off or not pending: return
+        from mlflow.entities import Metric, RunTag
+        try:
+            for parent, ms, tags in pending:
+                rid = self.parent_id if parent else self.run_id
+                if rid: self._ops.append(self.client.log_batch(rid, metrics=[Metric(*m) for m in ms], tags=[RunTag(*t) for t in tags],
+                                                               synchronous=False))
+        except Exception as e: self._fail(e, 'logging')
 
-# %% ../../nbs/07a_callback.track.ipynb #0b06a29e
-@patch
-def _open(self:MLflowCallback):
-    "Continue the run recorded in `mlflow.json` (on resume), else create the run (and find or create its parent); record the ids."
-    c, key = self.client, config_key(self.config)
-    self.exp_id = _experiment(c, self.uri, self.experiment)
-    rec = Path(self.run_dir)/'mlflow.json' if self.run_dir else None
-    if self.resume and rec and rec.exists():
+    def _open(self):
+        "On the opening thread: connect to the store, find or create the run (and its parent), log the params and `backfill`."
+        try: self.client = _client(self.uri)
+        except Exception as e:
+            self.off = True
+            return _warn(self.uri, f'MLflow tracking is off: the store {self.uri} cannot be used ({type(e).__name__}: '
+                                   f'{str(e).splitlines()[0][:300] if str(e) else ""}); training goes on')
+        try:
+            if not self._reopen(): self._create()
+            from mlflow.entities import Metric
+            ts = int(time.time() * 1000)
+            for r in self.backfill:
+                ms = [Metric(k, float(v), ts, int(r['epoch'])) for k, v in r.items() if k != 'epoch' and v is not None and np.isfinite(float(v))]
+                if ms: self.client.log_batch(self.run_id, ms)
+        except Exception as e: self._fail(e, 'setup')
+    def _reopen(self)->bool:
+        "On resume, continue the active run recorded in `mlflow.json` for this store (True), or say there is none."
+        rec = Path(self.run_dir)/'mlflow.json' if self.run_dir else None
+        self.exp_id = _experiment(self.client, self.uri, self.experiment)
+        if not (self.resume and rec and rec.exists()): return False
         r = json.loads(rec.read_text())
-        if r.get('uri') == self.uri:
-            try: run = c.get_run(r['run_id'])
-            except Exception: run = None
-            if run is not None and run.info.lifecycle_stage == 'active':
-                self.run_id, self.parent_id, self.backfill = r['run_id'], r.get('parent_id'), []
-                c.update_run(self.run_id, 'RUNNING')
-                if self.parent_id: c.update_run(self.parent_id, 'RUNNING')
-                return
-    tags = {'qvpipe.name': self.run_name, 'qvpipe.config_key': key, 'qvpipe.kind': 'train'}
-    if self.fold is not None:
-        self.parent_id = self._parent(key, tags)
-        tags = {**tags, 'qvpipe.fold': str(self.fold), 'qvpipe.role': 'fold', 'mlflow.parentRunId': self.parent_id}
-        name = f'{self.run_name}/fold{self.fold}'
-    else: name = self.run_name
-    run = c.create_run(self.exp_id, run_name=name, tags=tags)
-    self._params(run.info.run_id)
-    self.run_id = run.info.run_id
-    if rec:
-        with atomic_write(rec) as f:
-            json.dump(dict(uri=self.uri, experiment=self.experiment, experiment_id=self.exp_id, run_id=self.run_id, parent_id=self.parent_id), f, indent=1)
-
-# %% ../../nbs/07a_callback.track.ipynb #b039aa2f
-@patch
-def _params(self:MLflowCallback, run_id):
-    "Log the config and the extra params on run `run_id`, in batches."
-    from mlflow.entities import Param
-    p = [Param(k, v[:6000]) for k, v in {**flat_params(self.config), **flat_params(self.params)}.items()]
-    for i in range(0, len(p), 100): self.client.log_batch(run_id, params=p[i:i+100])
-
-# %% ../../nbs/07a_callback.track.ipynb #f8a1dd68
-@patch
-def _parent(self:MLflowCallback, key, tags)->str:
-    "The parent run of this config: the oldest active one named `run_name` with the same settings, else a new one."
-    c = self.client
-    runs = c.search_runs([self.exp_id], f"tags.`qvpipe.name` = '{self.run_name}' and tags.`qvpipe.role` = 'parent'",
-                         order_by=['attributes.start_time ASC'])
-    same = [r for r in runs if r.data.tags.get('qvpipe.config_key') == key]
-    if same:
-        c.update_run(same[0].info.run_id, 'RUNNING'); return same[0].info.run_id
-    if runs:
-        old = json.loads(runs[-1].data.tags.get('qvpipe.config', '{}'))
-        diff = sorted(k for k in {*old, *self.config} if str(old.get(k)) != str(self.config.get(k)))
-        _warn(('name', self.uri, self.run_name, key),
-              f'MLflow: experiment "{self.experiment}" already has a run "{self.run_name}" with other settings '
-              f'({", ".join(diff[:8])}{" ..." if len(diff) > 8 else ""} differ); logging to a new parent run of the same name '
-              '(the old one is kept). Give this config another `name` to tell them apart.')
-    p = c.create_run(self.exp_id, run_name=self.run_name,
-                     tags={**tags, 'qvpipe.role': 'parent', 'qvpipe.config': json.dumps(self.config, default=str)[:5000]})
-    self._params(p.info.run_id)
-    return p.info.run_id
-
-# %% ../../nbs/07a_callback.track.ipynb #3d9d8f96
-@patch
-def _backfill(self:MLflowCallback):
-    "Log the rows of `backfill` into a new run (a reopened run has them)."
-    ts = int(time.time() * 1000)
-    for r in self.backfill: self._log(False, {k: v for k, v in r.items() if k != 'epoch'}, r['epoch'], ts)
-
-# %% ../../nbs/07a_callback.track.ipynb #e139ffb7
-@patch
-def start(self:MLflowCallback):
-    "Open the run (and its parent), in the background; only rank 0 tracks, and a store that failed in this process is not tried again."
-    if rank_distrib() or self.started: return
-    self.started, self.uri = True, default_tracking_uri(uri=self.uri)
-    if self.uri in _WARNED: self.off = True; return
-    self._do(self._connect, what='setup')
-    self._do(self._open, what='setup')
-    self._do(self._backfill)
-
-# %% ../../nbs/07a_callback.track.ipynb #af7c3ec6
-@patch
-def _log(self:MLflowCallback, parent, metrics, step, ts):
-    "Log `metrics` (finite ones) at `step` on the run, or on its parent."
-    from mlflow.entities import Metric
-    rid = self.parent_id if parent else self.run_id
-    ms = [Metric(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None and np.isfinite(float(v))]
-    if rid and ms: self.client.log_batch(rid, ms)
-
-# %% ../../nbs/07a_callback.track.ipynb #35ee085a
-@patch
-def log_metrics(self:MLflowCallback, metrics:dict, # name -> number
-                step:int=0, # the epoch (or step) they belong to
-                parent:bool=False # log on the parent run (pooled results of the folds done so far)
-               ):
-    "Log `metrics` in one call (NaN and None are skipped)."
-    self._do(self._log, parent, dict(metrics), step, int(time.time() * 1000))
-
-# %% ../../nbs/07a_callback.track.ipynb #fc878fbd
-@patch
-def log_parent(self:MLflowCallback, metrics:dict, # name -> number, logged on the parent run
-               step:int=0 # the step they belong to (e.g. the number of folds done)
-              ):
-    "Log `metrics` on the parent run (pooled results of the folds done so far)."
-    self.log_metrics(metrics, step, parent=True)
-
-# %% ../../nbs/07a_callback.track.ipynb #4cb5a5ed
-@patch
-def _artifacts(self:MLflowCallback, files):
-    "Copy the `files` that exist into the run's artifacts."
-    for f in files:
-        if Path(f).exists(): self.client.log_artifact(self.run_id, str(f))
-
-# %% ../../nbs/07a_callback.track.ipynb #2ca3857d
-@patch
-def log_artifacts(self:MLflowCallback, files:list # files to copy into the run's artifacts
-                 ):
-    "Copy `files` (those that exist) into the run's artifacts."
-    self._do(self._artifacts, [str(f) for f in files], what='artifact logging')
-
-# %% ../../nbs/07a_callback.track.ipynb #0b3a6dd3
-@patch
-def _tags(self:MLflowCallback, tags, parent):
-    "Set `tags` on the run, or on its parent."
-    from mlflow.entities import RunTag
-    rid = self.parent_id if parent else self.run_id
-    if rid: self.client.log_batch(rid, tags=[RunTag(k, str(v)) for k, v in tags.items()])
-
-# %% ../../nbs/07a_callback.track.ipynb #a69d180f
-@patch
-def set_tags(self:MLflowCallback, tags:dict, # name -> value
-             parent:bool=False # tag the parent run instead
-            ):
-    "Set tags on the run (or its parent)."
-    self._do(self._tags, dict(tags), parent)
-
-# %% ../../nbs/07a_callback.track.ipynb #1ff338a2
-@patch
-def _terminate(self:MLflowCallback, status):
-    "Mark the run and its parent ended with `status`."
-    if self.run_id: self.client.set_terminated(self.run_id, status)
-    if self.parent_id: self.client.set_terminated(self.parent_id, status)
-
-# %% ../../nbs/07a_callback.track.ipynb #205a6514
-@patch
-def end(self:MLflowCallback, status:str='FINISHED' # 'FINISHED', 'FAILED' or 'KILLED'
-       ):
-    "End the run (and mark its parent with the same status), and wait until everything is in the store."
-    self._do(self._terminate, status); self.wait()
+        if r.get('uri') != self.uri: return False
+        try: run = self.client.get_run(r['run_id'])
+        except Exception: return False
+        if run.info.lifecycle_stage != 'active': return False
+        self.run_id, self.parent_id, self.backfill = r['run_id'], r.get('parent_id'), []
+        for rid in (self.run_id, self.parent_id):
+            if rid: self.client.update_run(rid, 'RUNNING')
+        return True
+    def _create(self):
+        "Create the run (nested in the parent run of its settings, found or created), log its params and record the ids."
+        c, key = self.client, config_key(self.config)
+        tags = {'qvpipe.name': self.run_name, 'qvpipe.config_key': key, 'qvpipe.kind': 'train'}
+        if self.fold is not None:
+            self.parent_id = self._parent(key, tags)
+            tags = {**tags, 'qvpipe.fold': str(self.fold), 'qvpipe.role': 'fold', 'mlflow.parentRunId': self.parent_id}
+        run = c.create_run(self.exp_id, run_name=self.run_name if self.fold is None else f'{self.run_name}/fold{self.fold}', tags=tags)
+        self._params(run.info.run_id)
+        self.run_id = run.info.run_id
+        if self.run_dir:
+            with atomic_write(Path(self.run_dir)/'mlflow.json') as f:
+                json.dump(dict(uri=self.uri, experiment=self.experiment, experiment_id=self.exp_id, run_id=self.run_id, parent_id=self.parent_id), f, indent=1)
+    def _params(self, run_id):
+        "Log the config and the extra params on run `run_id`, in batches."
+        from mlflow.entities import Param
+        p = [Param(k, v[:6000]) for k, v in {**flat_params(self.config), **flat_params(self.params)}.items()]
+        for i in range(0, len(p), 100): self.client.log_batch(run_id, params=p[i:i+100])
+    def _parent(self, key, tags)->str:
+        "The parent run of this config: the oldest active one named `run_name` with the same settings, else a new one."
+        c = self.client
+        runs = c.search_runs([self.exp_id], f"tags.`qvpipe.name` = '{self.run_name}' and tags.`qvpipe.role` = 'parent'",
+                             order_by=['attributes.start_time ASC'])
+        same = [r for r in runs if r.data.tags.get('qvpipe.config_key') == key]
+        if same:
+            c.update_run(same[0].info.run_id, 'RUNNING'); return same[0].info.run_id
+        if runs:
+            old = json.loads(runs[-1].data.tags.get('qvpipe.config', '{}'))
+            diff = sorted(k for k in {*old, *self.config} if str(old.get(k)) != str(self.config.get(k)))
+            _warn(('name', self.uri, self.run_name, key),
+                  f'MLflow: experiment "{self.experiment}" already has a run "{self.run_name}" with other settings '
+                  f'({", ".join(diff[:8])}{" ..." if len(diff) > 8 else ""} differ); logging to a new parent run of the same name '
+                  '(the old one is kept). Give this config another `name` to tell them apart.')
+        p = c.create_run(self.exp_id, run_name=self.run_name,
+                         tags={**tags, 'qvpipe.role': 'parent', 'qvpipe.config': json.dumps(self.config, default=str)[:5000]})
+        self._params(p.info.run_id)
+        return p.info.run_id
 
 # %% ../../nbs/07a_callback.track.ipynb #6f97384a
 def run_records(run_dirs:list # run folders of `qvpipe_train` (`<runs>/<name>`)
