@@ -63,7 +63,7 @@ def _render(blocks:list, # ('h', text), ('p', text), ('table', df), ('img', file
     return '\n\n'.join(md) + '\n', f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>\n' + '\n'.join(ht) + '\n</body></html>\n'
 
 # %% ../nbs/12a_report.ipynb #08594a36
-def plot_aps(table, # an `ap_table` (or `analysis.class_aps`) table: code, n_pos, AP
+def plot_aps(table, # an `ap_table` (or `MultiLabelInterpretation.class_aps`) table: code, n_pos, AP
              highlight:str|None=None, # class code to draw in red
              size=(6.4, 3.0), # figure size in inches
              title:str|None=None # the title (default: the table's mean AP)

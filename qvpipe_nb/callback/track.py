@@ -87,7 +87,8 @@ def _new_client(uri:str):
         Path(uri[len('sqlite:///'):]).parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        from mlflow import MlflowClient
+        from qvpipe_nb.core import need_extra
+        MlflowClient = need_extra('mlflow', 'MLflow tracking (track: mlflow)').MlflowClient
         for n in ('mlflow', 'alembic'): logging.getLogger(n).setLevel(logging.WARNING)  # after the import, which sets them
         c = MlflowClient(uri); c.search_experiments(max_results=1)  # creates (or migrates) a SQLite store now
     _CLIENTS[uri] = c
