@@ -58,13 +58,14 @@ def build_sets(frames: Path, out: Path, videos: list, tile: tuple, seed: int):
 
 
 def flips_hv(model, meta, paths):
-    "Probabilities averaged over the identity, horizontal, vertical and both flips."
+    "Probabilities averaged over the identity, horizontal, vertical and both flips (the prediction engine's input and normalisation)."
     import torch
-    from qvpipe_nb.inference import load_images
-    x = load_images(paths, meta['size'], grid=tuple(int(v) for v in meta['grid'].split('x')), mean=meta.get('mean'), std=meta.get('std'))
+    from qvpipe_nb.engine import FoldEnsemble, image_input
+    ens = FoldEnsemble([model], meta, tta_flip=False, device='cpu')
+    x = ens.normalize(torch.stack([image_input(meta.size, p) for p in paths]))
     with torch.inference_mode():
         views = [x, x.flip(-1), x.flip(-2), x.flip(-1).flip(-2)]
-        return torch.stack([torch.sigmoid(model.eval()(v).float()) for v in views]).mean(0).numpy()
+        return torch.stack([ens.score(v) for v in views]).mean(0).numpy()
 
 
 def run_seed(seed: int, a, W: int, H: int, t0: float) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from .core import *
 from .run import Run
-from .metrics import mean_ap, validate_predictions, check_preds, _hits_at_each_score
+from .metrics import mean_ap, validate_predictions, check_preds, hits_at_each_score
 
 # %% auto #0
 __all__ = ['SEVERITY', 'fold_mean', 'align', 'blend', 'targets', 'fit_weights', 'zc_rule', 'tune_zc', 'best_f1', 'f1_thresholds',
@@ -145,7 +145,7 @@ def best_f1(scores, # n scores of one class
             targets # n 0/1 labels
            )->tuple:
     "(threshold, F1, precision, recall) of the F1-optimal rule `score >= threshold`; threshold None without positives."
-    th, tp, k, npos = _hits_at_each_score(scores, targets)   # at each distinct score, highest first
+    th, tp, k, npos = hits_at_each_score(scores, targets)   # at each distinct score, highest first
     if npos == 0: return None, 0.0, 0.0, 0.0
     f1 = 2*tp/(k + npos)
     i = int(np.argmax(f1))                          # first max = highest threshold among ties

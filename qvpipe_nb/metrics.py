@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['PRED_COLS', 'average_precision', 'mean_ap', 'ap_table', 'pr_curve', 'validate_predictions', 'preds2dict',
-           'save_predictions', 'load_predictions', 'evaluate', 'evaluate_cli', 'check_preds', 'read_preds', 'oof_files',
-           'run_oof', 'run_labels', 'read_labels', 'qv_map']
+__all__ = ['PRED_COLS', 'average_precision', 'mean_ap', 'ap_table', 'hits_at_each_score', 'pr_curve', 'validate_predictions',
+           'preds2dict', 'save_predictions', 'load_predictions', 'evaluate', 'evaluate_cli', 'check_preds',
+           'read_preds', 'oof_files', 'run_oof', 'run_labels', 'read_labels', 'qv_map']
 
 # %% ../nbs/01_metrics.ipynb #8cc69bc3
 def _perm(n:int, # number of videos
@@ -63,7 +63,7 @@ def ap_table(preds, # (n, 17) scores
     return df
 
 # %% ../nbs/01_metrics.ipynb #34b43a4a
-def _hits_at_each_score(scores, # n scores of one class
+def hits_at_each_score(scores, # n scores of one class
                         targets # n 0/1 labels (any value > 0 is a positive)
                        )->tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     "Distinct scores (highest first), true positives and videos at or above each, and the number of positives."
@@ -79,7 +79,7 @@ def pr_curve(scores, # n scores of one class
              targets # n 0/1 labels (any value > 0 is a positive)
             )->tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Precision, recall and threshold of the rule `score >= threshold` at each distinct score, highest threshold first."
-    th, tp, k, n_pos = _hits_at_each_score(scores, targets)
+    th, tp, k, n_pos = hits_at_each_score(scores, targets)
     return tp/k, tp/max(n_pos, 1), th
 
 # %% ../nbs/01_metrics.ipynb #94f036df

@@ -109,15 +109,6 @@ class RunMeta:
         "Cells of the grid (rows x cols)."
         return self.grid[0]*self.grid[1]
 
-    def __getitem__(self, key):
-        "Transitional: a field read by name, as the old metadata dict was, for code not yet moved to attributes."
-        if key not in self.__dataclass_fields__: raise KeyError(key)
-        return getattr(self, key)
-    def get(self, key, default=None):
-        "Transitional: a field or `default`, as the old dict's `get` read it (a None field gives `default`)."
-        v = getattr(self, key) if key in self.__dataclass_fields__ else None
-        return default if v is None else v
-
     def input_tile(self,
                    tile=None, # a tile given by the user (int, (width, height) or "WxH"); None: the run's
                    src='the run' # the run, for messages
