@@ -17,7 +17,7 @@ __all__ = ['CLASSES', 'N_CLASSES', 'NAMES', 'GROUPS', 'CLASS2ID', 'SEGMENT_RE', 
            'qv_parser', 'run_cli', 'script', 'atomic_write', 'atomic_save', 'brief', 'check_name', 'name_key',
            'child_path', 'csv_cell', 'csv_name', 'load_pth', 'validate_labels', 'read_json', 'read_text', 'parse_text',
            'load_labels', 'save_labels', 'segment_re', 'group_of', 'list_videos', 'ext_key', 'Scan', 'scan_dataset',
-           'size_hw', 'real_data_dir', 'default_workers', 'pool_map', 'need_extra']
+           'size_hw', 'real_data_dir', 'default_workers', 'pool_map', 'need_extra', 'html_page', 'thumbnail']
 
 # %% ../nbs/00_core.ipynb #6d9b61d9
 CLASSES = 'ZC CJ CK ZW JG SG PL BX CR FZ FS AJ CQ SL QF TJ TL'.split()
@@ -683,3 +683,30 @@ def need_extra(module:str, # the module to import, e.g. 'onnx' or 'playwright.sy
     except ImportError as e:
         if getattr(e, 'name', None) not in (top, module) or top not in EXTRAS: raise   # another module is missing: not ours to explain
         raise QVError(f'{what} needs the optional package {top}, which is not installed: pip install "qvpipe_nb[{EXTRAS[top]}]"') from None
+
+# %% ../nbs/00_core.ipynb #47277a91
+def html_page(title:str, # the page's title (escaped here)
+              body:str, # the page's content, already HTML
+              css:str='' # style rules for the page
+             )->str:
+    "A self-contained HTML page (UTF-8, inline style, no outside resources): the one page shell of reports and triage."
+    import html
+    return (f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{css}</style></head><body>\n'
+            f'{body}\n</body></html>\n')
+
+# %% ../nbs/00_core.ipynb #960d66c5
+def thumbnail(src, # an image file, its bytes, a PIL image, or None
+              size:int|None=112, # longest side in pixels (None: as it is)
+              quality:int=80 # JPEG quality
+             )->bytes:
+    "A small JPEG of an image (a grey 'no image' placeholder when it cannot be read): the one thumbnail of triage pages and the error browser."
+    import io
+    from PIL import Image, ImageDraw
+    try:
+        im = src if isinstance(src, Image.Image) else Image.open(io.BytesIO(src) if isinstance(src, bytes) else src)
+        im = im.convert('RGB')
+        if size: im.thumbnail((size, size))
+    except (OSError, TypeError, AttributeError, ValueError, Image.DecompressionBombError):
+        s = size or 112
+        im = Image.new('RGB', (s, s), (90, 90, 90)); ImageDraw.Draw(im).text((8, s//2-6), 'no image', fill=(230, 230, 230))
+    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=quality); return buf.getvalue()

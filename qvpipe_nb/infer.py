@@ -105,8 +105,7 @@ def _make_inputs(out:dict, frames:list, specs:list, thumb:int):
     g = next((sp.grid for sp in specs if sp.kind == 'superimage'), None) or _square(len(frames))
     fh, fw = frames[0].shape[:2]
     t = (thumb, max(8, round(thumb*fh/fw)))
-    buf = io.BytesIO(); make_grid(frames, g, t).save(buf, 'JPEG', quality=80)
-    out['thumb'], out['grid'] = buf.getvalue(), list(g)
+    out['thumb'], out['grid'] = thumbnail(make_grid(frames, g, t), None), list(g)
 
 # %% ../nbs/13a_infer.ipynb #84203ac2
 def prepare_video(path, # a video file
@@ -293,7 +292,7 @@ def outlined_thumb(path, # the thumbnail JPEG (a grid of the video's frames)
         pos = {f['pos'] for f in fs}
         for j, p in enumerate(cf):
             if p in pos: d.rectangle([(j % c)*w + n, (j//c)*h + n, (j % c + 1)*w - 1 - n, (j//c + 1)*h - 1 - n], outline=_COLOURS[n % 5], width=2)
-    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=80); return buf.getvalue()
+    return thumbnail(im, None)
 
 # %% ../nbs/13a_infer.ipynb #ba339626
 def _order(r:dict)->tuple:
@@ -338,12 +337,11 @@ def triage_html(rows:list, # video records from `infer`
     table = (f'<p>{len(rows)} videos: {nd} with a predicted defect, {nf} failed. Most severe first; outlined cells show '
              f'where each label is seen.</p><table class="triage"><thead><tr><th>#</th><th>frames</th><th>video</th>'
              f'<th>labels</th><th>where (mm:ss, frame)</th></tr></thead><tbody>{"".join(trs)}</tbody></table>')
-    css = ('<style>table.triage{border-collapse:collapse;font:14px sans-serif}table.triage td,table.triage th{border-bottom:1px solid #ddd;'
+    css = ('table.triage{border-collapse:collapse;font:14px sans-serif}table.triage td,table.triage th{border-bottom:1px solid #ddd;'
            'padding:4px 8px;vertical-align:top;text-align:left}.lab{border:2px solid;border-radius:4px;padding:0 4px;margin:2px;'
-           'display:inline-block}.fail{color:#b00}td.v{font-family:monospace}</style>')
-    if not page: return css + table
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(title)}</title>{css}</head>'
-            f'<body><h1>{e(title)}</h1>{table}</body></html>')
+           'display:inline-block}.fail{color:#b00}td.v{font-family:monospace}')
+    if not page: return f'<style>{css}</style>' + table
+    return html_page(title, f'<h1>{e(title)}</h1>{table}', css)
 
 # %% ../nbs/13a_infer.ipynb #ee7ff910
 @script

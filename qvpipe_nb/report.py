@@ -60,7 +60,7 @@ def _render(blocks:list, # ('h', text), ('p', text), ('table', df), ('img', file
         elif b[0] == 'table': md.append(_md_table(b[1])); ht.append(_html_table(b[1]))
         elif b[0] == 'img': md.append(f'![{_md_text(b[2])}]({b[1]})'); ht.append(f'<figure><img src="{html.escape(b[1])}" alt="{html.escape(b[2])}"><figcaption>{html.escape(b[2])}</figcaption></figure>')
     style = 'body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}img{max-width:100%}'
-    return '\n\n'.join(md) + '\n', f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>\n' + '\n'.join(ht) + '\n</body></html>\n'
+    return '\n\n'.join(md) + '\n', html_page(title, '\n'.join(ht), style)
 
 # %% ../nbs/12a_report.ipynb #08594a36
 def plot_aps(table, # an `ap_table` (or `MultiLabelInterpretation.class_aps`) table: code, n_pos, AP

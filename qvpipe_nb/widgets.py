@@ -15,7 +15,7 @@ from .analysis import MultiLabelInterpretation
 from .saliency import gradcam, cam_overlay, image_tensor
 
 # %% auto #0
-__all__ = ['fig2png', 'thumbnail', 'ErrorStrip', 'ErrorBrowser']
+__all__ = ['fig2png', 'ErrorStrip', 'ErrorBrowser']
 
 # %% ../nbs/13c_widgets.ipynb #e3a12f16
 def fig2png(fig:Figure, # a matplotlib figure
@@ -23,16 +23,6 @@ def fig2png(fig:Figure, # a matplotlib figure
            )->bytes:
     "The figure as PNG bytes."
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); return buf.getvalue()
-
-# %% ../nbs/13c_widgets.ipynb #6ac9e218
-def thumbnail(path, # an image file, or None
-              size:int=112 # longest side in pixels
-             )->bytes:
-    "A small JPEG of the image at `path` (a grey placeholder when it cannot be read)."
-    try: im = Image.open(path).convert('RGB'); im.thumbnail((size, size))
-    except (OSError, TypeError, AttributeError, ValueError):
-        im = Image.new('RGB', (size, size), (90, 90, 90)); ImageDraw.Draw(im).text((8, size//2-6), 'no image', fill=(230, 230, 230))
-    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=80); return buf.getvalue()
 
 # %% ../nbs/13c_widgets.ipynb #c373ed62
 _CSS = '<style>.qv-cap{font-size:11px;line-height:1.2;width:%dpx;overflow:hidden}</style>'
