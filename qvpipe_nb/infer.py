@@ -157,10 +157,13 @@ def _read_results(path:Path)->dict:
 
 # %% ../nbs/13a_infer.ipynb #16b0c270
 def _check_out(out:Path, state:dict, force:bool):
-    "Refuse an output folder that holds another model's results (unless `force`: then start it afresh)."
+    "Refuse an output folder that holds another model's results (unless `force`: then start it afresh); a corrupt state file is replaced only with `force`."
     f = out/'infer.json'
     if f.exists():
-        old = read_json(f, 'infer state')
+        try: old = read_json(f, 'infer state')
+        except QVError as e:
+            if not force: raise QVError(f'{e}; use a new output folder, or --force to start it afresh') from None
+            old = None
         same = isinstance(old, dict) and all(old.get(k) == state[k] for k in ('fingerprint', 'k', 'classes'))
         if not same and not force:
             raise QVError(f'{out} holds results of another model or settings ({f}); use a new output folder, or --force to replace them')
@@ -172,6 +175,8 @@ def _check_out(out:Path, state:dict, force:bool):
 # %% ../nbs/13a_infer.ipynb #44881183
 def _resume(out:Path, state:dict, force:bool)->dict:
     "Prepare `out` for `state` (`_check_out`) and return the records finished so far, rewriting results.jsonl without a torn line."
+    if (out/'thumbs').is_symlink():   # a link planted in a received folder: --force would delete what it points to
+        raise QVError(f'{out/"thumbs"} is a symbolic link; outputs are never written or deleted through links: remove it or choose another output folder')
     (out/'thumbs').mkdir(parents=True, exist_ok=True)
     _check_out(out, state, force)
     res = _read_results(out/'results.jsonl')
