@@ -626,7 +626,7 @@ def _dispatch(fn, items:list, n:int, timeout, gib, fail, ctx, idle:list, room, w
 
 # %% ../nbs/00_core.ipynb #eac4287a
 def _isolated(fn, items:list, n:int, ordered:bool, timeout, gib, fail, ahead:int):
-    "`(i, fn(item))` from `n` worker processes run by `_dispatch` on a thread, so they keep working while the caller is busy."
+    "`(i, fn(item))` from `n` worker processes run by _dispatch on a thread, so they keep working while the caller is busy."
     import multiprocessing as mp, queue, threading
     ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
     idle = [_Worker(ctx, fn, gib) for _ in range(n)]              # forked here, from the caller's thread

@@ -196,7 +196,7 @@ def make_submission(df:pd.DataFrame, # one row per video: video + 17 class colum
 # %% ../nbs/12_ensemble.ipynb #0c319d7b
 def run_fingerprint(run # a run folder of qvpipe_train
                    )->str|None:
-    "The run's `Run.fingerprint` (sha256 of fold names and checkpoint bytes); None for a run without checkpoints (OOF predictions only)."
+    "The run's Run.fingerprint (sha256 of fold names and checkpoint bytes); None for a run without checkpoints (OOF predictions only)."
     r = Run(need_path(run, 'run folder', is_dir=True))
     return r.fingerprint() if r.files('best.pth') else None
 
